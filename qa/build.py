@@ -1,0 +1,293 @@
+"""build_index: articles in a folder -> a new index generation, embedding only what changed."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import storage, store
+from .chunking import chunk_text
+from .cleaning import clean
+from .errors import IndexCorruptError, IndexMismatchError, SourceNotFoundError
+from .lexical import LexicalIndex, tokenize
+from .readers import Skip, read_file, walk
+from .settings import Settings, from_env
+from .types import Article, BuildReport
+from .vectors import FLAT, HNSW, VectorIndex
+
+# progress(stage, done, total): stages are "reading", "embedding", "writing".
+Progress = Callable[[str, int, int], None]
+EMBED_SLICE = 256  # texts per progress step; slices follow a global length sort
+
+
+@dataclass
+class _Plan:
+    new: dict[str, Path]  # doc_id -> path, to read and embed
+    changed: set[str]
+    unchanged: list[str]
+    removed: list[str]
+    skipped: list[tuple[str, str]]
+    duplicates: dict[str, tuple[str, str]]  # doc_id -> (same_as, hash)
+    hashes: dict[str, str]
+
+
+def build_index(source: str | Path = "seeds", index: str | Path = "index", *, model: str | None = None,
+                settings: Settings | None = None, rebuild: bool = False, progress: Progress | None = None,
+                crash_hook: Callable[[str], None] | None = None) -> BuildReport:
+    """Index the articles under `source` into the folder `index`; see BuildReport.
+
+    Incremental: only new or changed articles are read and embedded; deleted ones leave.
+    `crash_hook(point)` is called at labelled points (tests kill the process there).
+    """
+    started = time.perf_counter()
+    settings = settings or from_env(model=model)
+    source, index_dir = Path(source), Path(index)
+    if not source.is_dir():
+        raise SourceNotFoundError(f"source folder {source} does not exist or is not a folder")
+    hook = crash_hook or (lambda point: None)
+    report = progress or (lambda stage, done, total: None)
+    with storage.build_lock(index_dir):
+        old_folder, old_manifest = _previous(index_dir, settings, rebuild)
+        storage.clean_leftovers(index_dir) if old_folder else _clear(index_dir)
+        old_conn = store.open_db(old_folder / "store.sqlite", readonly=True) if old_folder else None
+        try:
+            plan = _plan(source, settings, old_conn)
+        finally:
+            if old_conn:
+                old_conn.close()
+        hook("planned")
+        if old_folder is not None and not plan.new and not plan.removed and \
+                _same_duplicates(old_folder, plan.duplicates):
+            # Nothing changed: no new generation, nothing embedded (builds are idempotent).
+            return BuildReport(unchanged=sorted(plan.unchanged), skipped=plan.skipped,
+                               duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
+                               chunks=int(old_manifest["counts"]["chunks"]), embedded=0,
+                               seconds=time.perf_counter() - started)
+        name, tmp = storage.new_generation_dir(index_dir)
+        hook("generation-started")
+        embedded, chunks, skipped, shape = _write_generation(
+            tmp, old_folder, old_manifest, plan, settings, report, hook)
+        manifest = _manifest(settings, tmp, chunks, shape)
+        storage.commit_generation(index_dir, name, tmp, manifest, crash_hook=hook)
+        storage.clean_leftovers(index_dir)
+        hook("done")
+    added = sorted(d for d in plan.new if d not in plan.changed and d not in dict(skipped))
+    return BuildReport(
+        added=added, updated=sorted(d for d in plan.changed if d not in dict(skipped)),
+        removed=sorted(plan.removed + [d for d in plan.changed if d in dict(skipped)]),
+        unchanged=sorted(plan.unchanged), skipped=plan.skipped + skipped,
+        duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
+        chunks=chunks, embedded=embedded, seconds=time.perf_counter() - started)
+
+
+def _previous(index_dir: Path, settings: Settings, rebuild: bool):
+    if rebuild or not index_dir.is_dir():
+        return None, None
+    try:
+        if storage.current_generation(index_dir) is None:
+            return None, None
+    except IndexCorruptError:
+        raise IndexCorruptError(f"the index at {index_dir} is damaged; run `qa build --rebuild`") from None
+    folder, manifest = storage.read_manifest(index_dir, verify=True)
+    check_compatible(manifest, settings, index_dir)
+    return folder, manifest
+
+
+def _clear(index_dir: Path) -> None:
+    """--rebuild or a first build: drop every generation; the new one replaces them."""
+    for p in index_dir.iterdir():
+        if p.name in (storage.LOCK,):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name != storage.CURRENT:
+            p.unlink(missing_ok=True)
+
+
+def check_compatible(manifest: dict, settings: Settings, index_dir: Path) -> None:
+    built = (manifest.get("model"), manifest.get("chunk_tokens"), manifest.get("chunk_overlap"),
+             manifest.get("title_tokens"))
+    wanted = (settings.model, settings.chunk_tokens, settings.chunk_overlap, settings.title_tokens)
+    if built != wanted:
+        raise IndexMismatchError(
+            f"the index at {index_dir} was built with model {built[0]!r} (chunks {built[1]}/{built[2]} tokens, "
+            f"title {built[3]}), but this run uses model {wanted[0]!r} (chunks {wanted[1]}/{wanted[2]} tokens, "
+            f"title {wanted[3]}): rebuild it with `qa build --rebuild` or use --model {built[0]}")
+
+
+def _hash(path: Path, limit: int) -> str:
+    if path.stat().st_size > limit:
+        raise Skip(f"file is {path.stat().st_size:,} bytes, over the limit of {limit:,}")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _plan(source: Path, settings: Settings, old_conn) -> _Plan:
+    files, skipped = walk(source)
+    old = store.article_hashes(old_conn) if old_conn else {}
+    hashes: dict[str, str] = {}
+    paths: dict[str, Path] = {}
+    for path in files:
+        doc_id = path.relative_to(source).as_posix()
+        try:
+            hashes[doc_id] = _hash(path, settings.max_file_bytes)
+            paths[doc_id] = path
+        except Skip as why:
+            skipped.append((doc_id, str(why)))
+        except OSError as exc:
+            skipped.append((doc_id, f"unreadable: {exc.strerror or exc}"))
+    # The same content under two names is indexed once: the copy already indexed, else the
+    # first by name, is kept; the others are reported as duplicates of it.
+    canonical: dict[str, str] = {}
+    for doc_id in sorted(hashes, key=lambda d: (old.get(d) != hashes[d], d)):
+        canonical.setdefault(hashes[doc_id], doc_id)
+    duplicates = {d: (canonical[h], h) for d, h in hashes.items() if canonical[h] != d}
+    kept = {d: h for d, h in hashes.items() if d not in duplicates}
+    unchanged = [d for d, h in kept.items() if old.get(d) == h]
+    changed = {d for d, h in kept.items() if d in old and old[d] != h}
+    new = {d: paths[d] for d in kept if old.get(d) != kept[d]}
+    removed = sorted(d for d in old if d not in kept)
+    return _Plan(new, changed, unchanged, removed, skipped, duplicates, hashes)
+
+
+def _same_duplicates(folder: Path, duplicates: dict) -> bool:
+    conn = store.open_db(folder / "store.sqlite", readonly=True)
+    try:
+        return store.duplicate_hashes(conn) == duplicates
+    finally:
+        conn.close()
+
+
+def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings: Settings, report, hook):
+    from .embedder import get_embedder
+
+    if old_folder:
+        shutil.copyfile(old_folder / "store.sqlite", tmp / "store.sqlite")
+    conn = store.open_db(tmp / "store.sqlite")
+    embedder = get_embedder(settings.model) if (plan.new or not old_folder) else None
+    if old_folder:
+        vectors = VectorIndex.load(old_folder / "vectors.faiss", old_manifest.get("vector_index", FLAT))
+    else:
+        vectors = VectorIndex.empty(embedder.dimension)
+    gone = plan.removed + sorted(plan.changed)
+    conn.execute("BEGIN")
+    vectors.remove(np.array(store.chunk_ids_of(conn, gone), dtype="int64"))
+    store.delete_articles(conn, gone)
+    conn.execute("DELETE FROM duplicates")
+    conn.executemany("INSERT INTO duplicates(doc_id, same_as, content_hash) VALUES (?,?,?)",
+                     [(d, s, h) for d, (s, h) in sorted(plan.duplicates.items())])
+    skipped: list[tuple[str, str]] = []
+    rows, embed_texts = [], []
+    next_id = store.next_chunk_id(conn)
+    if embedder:
+        size = min(settings.chunk_tokens,
+                   embedder.max_tokens - embedder.special_tokens() - settings.title_tokens - 1)
+        overlap = min(settings.chunk_overlap, size // 2)
+    for n, (doc_id, path) in enumerate(sorted(plan.new.items()), 1):
+        report("reading", n, len(plan.new))
+        try:
+            data, raw = read_file(path, settings.max_file_bytes)
+        except Skip as why:
+            skipped.append((doc_id, str(why)))
+            continue
+        except OSError as exc:
+            skipped.append((doc_id, f"unreadable: {exc.strerror or exc}"))
+            continue
+        cleaned = clean(raw, fallback_title=Path(doc_id).stem)
+        if not cleaned.text.strip():
+            skipped.append((doc_id, "no article text left after removing page boilerplate"))
+            continue
+        article = Article(doc_id=doc_id, title=cleaned.title, text=cleaned.text, lang=cleaned.lang,
+                          date=cleaned.date, source=cleaned.source,
+                          content_hash=hashlib.sha256(data).hexdigest(), removed=cleaned.removed)
+        store.insert_article(conn, article)
+        prefix = _title_prefix(article.title, embedder, settings.title_tokens)
+        for order, chunk in enumerate(chunk_text(article.text, embedder.count_tokens, size, overlap)):
+            rows.append((next_id, doc_id, order, chunk.start, chunk.end, chunk.tokens, chunk.text,
+                         json.dumps(tokenize(f"{article.title}\n{chunk.text}" if chunk.start else chunk.text),
+                                    ensure_ascii=False)))
+            use_prefix = prefix and chunk.start > 0 and prefix not in chunk.text
+            embed_texts.append(f"{prefix}\n{chunk.text}" if use_prefix else chunk.text)
+            next_id += 1
+    hook("read")
+    vectors_new = _embed(embedder, embed_texts, settings, report) if embed_texts else None
+    hook("embedded")
+    if rows:
+        store.insert_chunks(conn, rows)
+        vectors.add(np.array([r[0] for r in rows], dtype="int64"), vectors_new)
+    conn.execute("COMMIT")
+    report("writing", 0, 1)
+    all_rows = conn.execute("SELECT chunk_id, terms FROM chunks ORDER BY chunk_id").fetchall()
+    conn.close()
+    if len(vectors) != len(all_rows):
+        raise IndexCorruptError(f"internal error: {len(vectors)} vectors for {len(all_rows)} chunks")
+    if vectors.kind == FLAT and len(vectors) > settings.approximate_above:
+        ids, vecs = vectors.all_vectors()
+        vectors = VectorIndex.empty(vectors.dimension, HNSW)
+        vectors.add(ids, vecs)
+    elif vectors.kind == HNSW and len(vectors) <= settings.approximate_above:
+        ids, vecs = vectors.all_vectors()
+        vectors = VectorIndex.empty(vectors.dimension, FLAT)
+        vectors.add(ids, vecs)
+    vectors.save(tmp / "vectors.faiss")
+    hook("vectors-written")
+    (tmp / "bm25").mkdir()
+    lexical = LexicalIndex.build([json.loads(t) for _, t in all_rows],
+                                 np.array([c for c, _ in all_rows], dtype="int64"))
+    lexical.save(tmp / "bm25")
+    hook("bm25-written")
+    report("writing", 1, 1)
+    # What the manifest needs, known without loading the model when nothing was embedded.
+    shape = {"dimension": vectors.dimension, "vector_index": vectors.kind,
+             "max_tokens": embedder.max_tokens if embedder else old_manifest["max_tokens"]}
+    return len(embed_texts), len(all_rows), skipped, shape
+
+
+def _title_prefix(title: str, embedder, budget: int) -> str:
+    words = title.split()
+    while words and embedder.count_tokens(" ".join(words)) > budget:
+        words.pop()
+    return " ".join(words)
+
+
+def _embed(embedder, texts: list[str], settings: Settings, report) -> np.ndarray:
+    # One global sort by length, then slices: batches hold texts of similar length (little
+    # padding) and the caller sees progress between slices.
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), embedder.dimension), dtype="float32")
+    for begin in range(0, len(texts), EMBED_SLICE):
+        part = order[begin:begin + EMBED_SLICE]
+        out[part] = embedder.documents([texts[i] for i in part], batch_size=settings.batch_size)
+        report("embedding", min(begin + EMBED_SLICE, len(texts)), len(texts))
+    return out
+
+
+def _manifest(settings: Settings, tmp: Path, chunks: int, dims: dict) -> dict:
+    from .embedder import model_languages
+
+    conn = store.open_db(tmp / "store.sqlite", readonly=True)
+    try:
+        (articles,) = conn.execute("SELECT COUNT(*) FROM articles").fetchone()
+        langs = dict(conn.execute("SELECT lang, COUNT(*) FROM articles GROUP BY lang"))
+    finally:
+        conn.close()
+    return {
+        "format_version": storage.FORMAT_VERSION,
+        "model": settings.model,
+        "model_languages": model_languages(settings.model, settings.model_languages),
+        "dimension": dims["dimension"],
+        "normalized": True,
+        "metric": "inner_product",
+        "vector_index": dims["vector_index"],
+        "max_tokens": dims["max_tokens"],
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap": settings.chunk_overlap,
+        "title_tokens": settings.title_tokens,
+        "counts": {"articles": int(articles), "chunks": chunks, "languages": langs},
+        "built_at": storage.now_iso(),
+    }

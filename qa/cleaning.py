@@ -1,0 +1,294 @@
+"""Scraped-page clean-up and metadata: boilerplate lines out, title/date/source/language in.
+
+Rules are line-based so an article sentence is never cut in half: a line is either kept whole
+or removed whole, and every removed line is kept (Article.removed) for inspection.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A line like this, from ~40% of the article onward, starts the page's tail (teasers,
+# "more stories", contact blocks): everything after it is not article text.
+_TAIL_MARKERS = re.compile(
+    r"^(share this (article|story|page)|discover more|read more( articles on)?|related (articles|stories|posts)"
+    r"|more (stories|from|news)|you may also like|recommended( for you)?|also read|most read|trending( now)?"
+    r"|اقرأ أيضا|اقرأ أيضاً|المزيد من|أخبار ذات صلة|شارك المقال)\b.*$",
+    re.I,
+)
+# Lines that are page furniture wherever they appear.
+_NOISE = [
+    re.compile(p, re.I)
+    for p in (
+        r"^advertisement$", r"^sponsored( content)?$", r"^share this (article|story|page)$",
+        r"^read more articles on$", r"^discover more$", r"^(share|tweet|email|print|whatsapp|facebook|twitter|linkedin)"
+        r"(\s*[|/·,]?\s*(share|tweet|email|print|whatsapp|facebook|twitter|linkedin|telegram|x))*$",
+        r"^.{0,40}\blogo$", r"^\d+\s*min(ute)?s?\s+read$", r"^.{0,30}\d+\s*min(ute)?s?\s+read$",
+        r"^(photo|image|picture|credit|photograph)s?( credit)?\s*[:/].{0,80}$",
+        r"^(reuters|ap|afp|getty images|epa|anadolu|shutterstock|xinhua)(\s*/\s*[^/]{1,60})+$",
+        r"^©.*$", r"^.*all rights reserved\.?$", r"^(subscribe|sign up)( to| for)? (our )?newsletter.*$",
+        r"^click here.{0,60}$", r"^(skip to (main )?content|toggle navigation|menu|search)$",
+        r"^إعلان$", r"^شارك(\s+المقال)?$",
+    )
+]
+_BREADCRUMB_START = re.compile(r"^\d+\.\s*home$|^home\s*[>»/›|]", re.I)
+_NUMBERED = re.compile(r"^\d+\.\s+\S")
+_SENTENCE_END = re.compile(r"[.!?؟:;»”\"')\]]$")
+_LATIN = re.compile(r"[A-Za-zÀ-ɏ]")
+_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+
+_MONTHS = {
+    # English, Dutch, German, French, Spanish, Turkish month names and abbreviations.
+    1: "january jan januari januar janvier janv enero ene ocak",
+    2: "february feb februari februar février févr fevrier febrero şubat subat",
+    3: "march mar maart mrt märz maerz mars marzo mart",
+    4: "april apr avril avr abril nisan",
+    5: "may mei mai mayo mayıs mayis",
+    6: "june jun juni juin junio haziran",
+    7: "july jul juli juillet juil julio temmuz",
+    8: "august aug augustus août aout agosto ağustos agustos",
+    9: "september sep sept septembre septiembre eylül eylul",
+    10: "october oct okt oktober octobre octubre ekim",
+    11: "november nov novembre noviembre kasım kasim",
+    12: "december dec dez dezember décembre decembre déc diciembre dic aralık aralik",
+}
+_AR_MONTHS = {
+    1: ["يناير", "كانون الثاني"], 2: ["فبراير", "شباط"], 3: ["مارس", "آذار"],
+    4: ["أبريل", "إبريل", "ابريل", "نيسان"], 5: ["مايو", "أيار"], 6: ["يونيو", "يونيه", "حزيران"],
+    7: ["يوليو", "يوليه", "تموز"], 8: ["أغسطس", "آب"], 9: ["سبتمبر", "أيلول"],
+    10: ["أكتوبر", "اكتوبر", "تشرين الأول"], 11: ["نوفمبر", "تشرين الثاني"], 12: ["ديسمبر", "كانون الأول"],
+}
+_MONTH_OF = {w: m for m, names in _MONTHS.items() for w in names.split()}
+_AR_MONTH_OF = {name: m for m, names in _AR_MONTHS.items() for name in names}
+_MONTH_RE = "|".join(sorted(map(re.escape, _MONTH_OF), key=len, reverse=True))
+_AR_MONTH_RE = "|".join(sorted(map(re.escape, _AR_MONTH_OF), key=len, reverse=True))
+_DATE_PATTERNS = [
+    # 29 okt. 2025 / 24 October 2025
+    (re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.I), "dmy"),
+    # October 24, 2025
+    (re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I), "mdy"),
+    # 2025-10-24
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "ymd"),
+    # ٢٤ أكتوبر ٢٠٢٥ / 24 أكتوبر 2025
+    (re.compile(rf"(\d{{1,2}})\s+({_AR_MONTH_RE})\s+(\d{{4}})"), "dmy-ar"),
+]
+_STANDALONE_DATE = re.compile(r"^[^\w]*(\w+\s+)?[\d\s./:,-]*$")
+_SOURCE_LINE = re.compile(r"^(?:original\s+)?(?:source|المصدر)\s*[:：]\s*(.{2,80}?)\s*$", re.I | re.M)
+_TOLD = re.compile(r"\btold ((?:The |Al-|al-)?[A-Z][\w'’-]+(?: [A-Z][\w'’-]+){0,3})")
+_COPYRIGHT = re.compile(r"^©\s*(?:\d{4}\s*)?(.{2,60}?)\.?(?:\s+all rights reserved\.?)?$", re.I)
+_TRADEMARK = re.compile(r"^(.{2,60}?)\s*[™®]$")
+
+_STOPWORDS = {
+    "en": "the of and to in is that for on with as was by it are this from be at an have has",
+    "fr": "le la les des et est une du dans pour que qui sur au avec pas plus par",
+    "de": "der die das und ist nicht mit ein eine den von zu sich auf für dem im",
+    "es": "el la los las de y que en un una por con para es del se al",
+    "nl": "de het een en van is dat op te zijn met voor niet aan er ook",
+    "tr": "ve bir bu da de ile için olarak çok daha gibi olan",
+}
+_STOPWORDS = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str
+    removed: tuple[str, ...]
+    title: str
+    date: str | None
+    source: str | None
+    lang: str
+
+
+def clean(raw: str, fallback_title: str = "") -> Cleaned:
+    lines = [line.strip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    date = _find_date(lines)
+    keep, removed = _filter_lines(lines)
+    text = _join(keep)
+    source = _find_source(raw, text, removed)
+    return Cleaned(
+        text=text,
+        removed=tuple(removed),
+        title=_title(keep, fallback_title),
+        date=date,
+        source=source,
+        lang=detect_language(text),
+    )
+
+
+def _filter_lines(lines: list[str]) -> tuple[list[str], list[str]]:
+    total = sum(len(line) + 1 for line in lines) or 1
+    keep: list[str] = []
+    removed: list[str] = []
+    seen_short: set[str] = set()
+    in_header = True
+    in_breadcrumb = False
+    position = 0
+    for i, line in enumerate(lines):
+        position += len(line) + 1
+        if not line:
+            keep.append("")
+            continue
+        if position / total > 0.4 and _TAIL_MARKERS.match(line):
+            removed.extend(x for x in lines[i:] if x)
+            break
+        if _BREADCRUMB_START.match(line):
+            in_breadcrumb = True
+            removed.append(line)
+            continue
+        if in_breadcrumb and _NUMBERED.match(line):
+            removed.append(line)
+            continue
+        in_breadcrumb = False
+        if _is_noise(line) or (in_header and _is_header_furniture(line)):
+            removed.append(line)
+            continue
+        words = line.split()
+        key = line.casefold()
+        if len(words) <= 20 and key in seen_short:
+            removed.append(line)  # a repeated heading or title
+            continue
+        if len(words) <= 20:
+            seen_short.add(key)
+        if len(words) >= 4:
+            in_header = False
+        keep.append(line)
+    return keep, removed
+
+
+def _is_noise(line: str) -> bool:
+    if any(p.match(line) for p in _NOISE) or _SOURCE_LINE.match(line):
+        return True
+    words = line.split()
+    if _LATIN.search(line) and not _ARABIC.search(line):
+        bare = not re.search(r"[^\w\s'’-]", line) and not re.search(r"\d", line)
+        # Image alt text left by scrapers: a lowercase run of words with no punctuation.
+        if bare and line == line.lower() and len(words) <= 12:
+            return True
+        # One- or two-word labels ("ASA Logo", "Stamp") carry no article sentence.
+        if bare and len(words) <= 2:
+            return True
+    return False
+
+
+def _is_header_furniture(line: str) -> bool:
+    words = line.split()
+    if _date_in(line) and len(_STANDALONE_DATE.sub("", _strip_dates(line))) < 8:
+        return True  # a dateline such as "29 okt. 2025 09:31"
+    if len(words) <= 3 and not _SENTENCE_END.search(line):
+        return True  # labels such as "When", "Location", "Egypt"
+    parts = [p.strip() for p in line.split(",")]
+    if len(parts) >= 3 and all(0 < len(p.split()) <= 3 for p in parts) and not _SENTENCE_END.search(line):
+        return True  # a tag list such as "Governance, Economic Development, Civil Security"
+    return False
+
+
+def _join(lines: list[str]) -> str:
+    text = "\n".join(lines)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def _title(lines: list[str], fallback: str) -> str:
+    for line in lines:
+        if not line:
+            continue
+        if len(line) <= 150 and not line.endswith("."):
+            return line
+        return _shorten(line.split(". ")[0], 100)
+    return fallback
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;: ")
+    return cut + "…"
+
+
+def _date_in(text: str) -> str | None:
+    for pattern, order in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            iso = _iso(m.groups(), order)
+            if iso:
+                return iso
+    return None
+
+
+def _strip_dates(text: str) -> str:
+    for pattern, _ in _DATE_PATTERNS:
+        text = pattern.sub("", text)
+    return text
+
+
+def _iso(groups: tuple[str, ...], order: str) -> str | None:
+    if order == "dmy":
+        day, month, year = int(groups[0]), _MONTH_OF.get(groups[1].lower().rstrip(".")), int(groups[2])
+    elif order == "mdy":
+        month, day, year = _MONTH_OF.get(groups[0].lower().rstrip(".")), int(groups[1]), int(groups[2])
+    elif order == "ymd":
+        year, month, day = (int(g) for g in groups)
+    else:
+        day, month, year = int(groups[0]), _AR_MONTH_OF.get(groups[1]), int(groups[2])
+    if not month or not 1 <= month <= 12 or not 1 <= day <= 31 or not 1900 <= year <= 2100:
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _find_date(lines: list[str]) -> str | None:
+    """The publication date when the page states one: a dateline in the header, a
+    'Published ...' line, or an opening 'On <date>, ...' sentence."""
+    for line in lines[:15]:
+        if line and len(line) <= 60:
+            found = _date_in(line)
+            if found and len(_strip_dates(line).split()) <= 3:
+                return found
+    for line in lines[:40]:
+        if re.match(r"^(published|posted|updated|date|نشر|تاريخ النشر)\b", line, re.I):
+            found = _date_in(line)
+            if found:
+                return found
+    for line in lines[:40]:
+        if re.match(r"^(on|في)\s", line, re.I):
+            found = _date_in(line[:40])
+            if found:
+                return found
+    return None
+
+
+def _find_source(raw: str, text: str, removed: list[str]) -> str | None:
+    m = _SOURCE_LINE.search(raw)
+    if m:
+        return m.group(1).strip().rstrip(".")
+    for line in removed:
+        for pattern in (_COPYRIGHT, _TRADEMARK):
+            m = pattern.match(line)
+            if m:
+                return m.group(1).strip()
+    opening = "\n".join(text.split("\n")[:3])
+    m = _TOLD.search(opening)
+    if m:
+        return m.group(1)
+    return None
+
+
+def detect_language(text: str) -> str:
+    sample = text[:5000]
+    arabic = len(_ARABIC.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    others = {
+        "ru": len(re.findall(r"[\u0400-\u04ff]", sample)),
+        "zh": len(re.findall(r"[\u4e00-\u9fff]", sample)),
+        "he": len(re.findall(r"[\u0590-\u05ff]", sample)),
+        "el": len(re.findall(r"[\u0370-\u03ff]", sample)),
+    }
+    best_other = max(others, key=others.get)
+    if arabic >= max(latin, others[best_other]) and arabic > 0:
+        return "ar"
+    if others[best_other] > latin:
+        return best_other
+    if latin == 0:
+        return "und"
+    words = re.findall(r"[a-zà-ɏ]+", sample.lower())
+    counts = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else "en"

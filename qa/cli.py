@@ -1,0 +1,191 @@
+"""The `qa` command. Heavy libraries load inside the commands, so `qa --help` stays fast.
+Library errors become one line on stderr and exit status 1, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from .errors import QAError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args) or 0
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qa", description="Question answering with cited passages over news articles.")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    b = sub.add_parser("build", help="index the articles of a folder (incremental)")
+    b.add_argument("source", nargs="?", default="seeds", help="folder of articles (default: seeds)")
+    _index_arg(b)
+    b.add_argument("--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)")
+    b.add_argument("--model-languages", help="languages the model covers, e.g. en or en,ar or * (default: inferred)")
+    b.add_argument("--rebuild", action="store_true", help="start a fresh index instead of updating")
+    b.add_argument("--json", action="store_true", help="print the report as JSON")
+    b.set_defaults(run=_build)
+
+    s = sub.add_parser("search", help="the passages that best match a query")
+    s.add_argument("query")
+    _index_arg(s)
+    s.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
+    s.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    _filter_args(s)
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(run=_search)
+
+    a = sub.add_parser("ask", help="answer a question with cited passages")
+    a.add_argument("question")
+    _index_arg(a)
+    a.add_argument("-k", type=int, default=5, help="passages to draw the answer from (default: 5)")
+    a.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    _filter_args(a)
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(run=_ask)
+
+    i = sub.add_parser("info", help="what the index holds")
+    _index_arg(i)
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.set_defaults(run=_info)
+
+    e = sub.add_parser("eval", help="score retrieval and answers on a labelled question file (JSONL)")
+    e.add_argument("questions")
+    _index_arg(e)
+    e.add_argument("--mode", choices=["hybrid", "dense", "lexical", "all"], default="all")
+    e.add_argument("--json", action="store_true", help="print JSON")
+    e.set_defaults(run=_eval)
+
+    v = sub.add_parser("serve", help="start the web app (builds the index first if there is none)")
+    _index_arg(v)
+    v.add_argument("--source", default="seeds", help="folder of articles (default: seeds)")
+    v.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    v.add_argument("--port", type=int, default=7860)
+    v.add_argument("--auth", help="user:password required to open the app (or QA_AUTH)")
+    v.set_defaults(run=_serve)
+    return p
+
+
+def _index_arg(p):
+    p.add_argument("--index", default="index", help="index folder (default: index)")
+
+
+def _filter_args(p):
+    p.add_argument("--lang", help="only articles in this language (en, ar, ...)")
+    p.add_argument("--source-name", dest="source_name", help="only articles from this outlet")
+    p.add_argument("--date-from", help="only articles dated on or after (YYYY-MM-DD)")
+    p.add_argument("--date-to", help="only articles dated on or before (YYYY-MM-DD)")
+
+
+def _where(args) -> dict | None:
+    where = {"lang": args.lang, "source": args.source_name, "date_from": args.date_from, "date_to": args.date_to}
+    where = {k: v for k, v in where.items() if v}
+    return where or None
+
+
+def _build(args) -> int:
+    from .build import build_index
+    from .settings import from_env
+
+    settings = from_env(model=args.model, model_languages=args.model_languages)
+    with _Progress() as progress:
+        report = build_index(args.source, args.index, settings=settings, rebuild=args.rebuild, progress=progress)
+    print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report)
+    return 0
+
+
+def _search(args) -> int:
+    from .index import load_index
+
+    hits = load_index(args.index).search(args.query, k=args.k, mode=args.mode, where=_where(args))
+    if args.json:
+        print(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=2))
+    else:
+        if not hits:
+            print("no passages found")
+        for n, h in enumerate(hits, 1):
+            print(f"[{n}] {h.score:.4f} {h}\n")
+    return 0
+
+
+def _ask(args) -> int:
+    from .answer import ask
+    from .index import load_index
+
+    answer = ask(args.question, load_index(args.index), k=args.k, mode=args.mode, where=_where(args))
+    if args.json:
+        print(json.dumps(asdict(answer), ensure_ascii=False, indent=2))
+    else:
+        print(answer)
+    return 0
+
+
+def _info(args) -> int:
+    from .index import load_index
+
+    info = load_index(args.index).info()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key:16} {value}")
+    return 0
+
+
+def _eval(args) -> int:
+    from .evaluate import evaluate, format_table
+    from .index import load_index
+
+    index = load_index(args.index)
+    modes = ["dense", "lexical", "hybrid"] if args.mode == "all" else [args.mode]
+    results = {mode: evaluate(args.questions, index, mode=mode) for mode in modes}
+    print(json.dumps(results, indent=2) if args.json else format_table(results))
+    return 0
+
+
+def _serve(args) -> int:
+    from ui.app import serve
+
+    return serve(index=args.index, source=args.source, host=args.host, port=args.port, auth=args.auth)
+
+
+class _Progress:
+    """Progress bars on stderr for the stages of a build."""
+
+    def __enter__(self):
+        self.bars = {}
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if total <= 1 and stage != "embedding":
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="chunk" if stage == "embedding" else "file",
+                                          file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    def __exit__(self, *exc):
+        for bar in self.bars.values():
+            bar.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""Index: the reader side. Loads a verified generation and searches it (dense, lexical, hybrid).
+
+An open Index notices when a build has switched CURRENT to a new generation and moves to it
+between queries; each query runs on one snapshot, so no answer mixes two generations.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import storage, store
+from .build import check_compatible
+from .cleaning import detect_language
+from .errors import EmptyQueryError, FilterError, IndexCorruptError, IndexMismatchError, QueryTooLongError
+from .lexical import LexicalIndex, tokenize
+from .settings import Settings, from_env
+from .types import Article, Passage
+from .vectors import VectorIndex
+
+MODES = ("hybrid", "dense", "lexical")
+FILTER_KEYS = ("lang", "source", "doc_id", "date_from", "date_to")
+RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
+# Weight of the dense ranking when the model does not cover the query's language: an
+# English-only model ranks Arabic text almost at random (XQuAD ar: R@1 0.8% dense vs 81.6% BM25).
+UNCOVERED_DENSE_WEIGHT = 0.0
+CANDIDATES = 100  # per retriever, before fusion
+
+
+@dataclass
+class _Snapshot:
+    name: str
+    folder: Path
+    manifest: dict
+    vectors: VectorIndex
+    lexical: LexicalIndex
+    conn: object
+    chunk_ids: np.ndarray  # row -> chunk id, sorted
+    doc_of: list[str]
+    starts: np.ndarray
+    ends: np.ndarray
+    texts: list[str]
+    docs: dict[str, tuple]  # doc_id -> (title, lang, date, source)
+    lex_rows: np.ndarray  # lexical row -> snapshot row
+
+
+def normalize_query(query: str, limit: int) -> str:
+    if not isinstance(query, str):
+        raise EmptyQueryError("the query must be text")
+    if len(query) > limit:
+        raise QueryTooLongError(f"the query has {len(query):,} characters; the limit is {limit:,}")
+    query = unicodedata.normalize("NFC", query)
+    # Control and format characters (incl. right-to-left overrides) carry no meaning for search.
+    query = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in query)
+    query = " ".join(query.split())
+    if not query:
+        raise EmptyQueryError("the query is empty: type a question or some words to search for")
+    return query
+
+
+class Index:
+    def __init__(self, path: str | Path = "index", model: str | None = None, settings: Settings | None = None):
+        self.path = Path(path)
+        self._explicit_model = model or (settings.model if settings else None)
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._stamp = storage.pointer_stamp(self.path)
+        self._snapshot = self._load()
+
+    # -- loading -----------------------------------------------------------------------------
+    def _load(self) -> _Snapshot:
+        folder, manifest = storage.read_manifest(self.path, verify=True)
+        if self._explicit_model:
+            settings = self._settings or from_env(model=self._explicit_model)
+            check_compatible(manifest, settings, self.path)
+        try:
+            vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"))
+            lexical = LexicalIndex.load(folder / "bm25")
+            conn = store.open_db(folder / "store.sqlite", readonly=True)
+            rows = conn.execute("SELECT chunk_id, doc_id, start, end, text FROM chunks ORDER BY chunk_id").fetchall()
+            docs = {r[0]: tuple(r[1:]) for r in conn.execute("SELECT doc_id, title, lang, date, source FROM articles")}
+        except Exception as exc:  # a file that passed its checksum but is still not ours
+            raise IndexCorruptError(f"cannot read the index at {self.path}: {exc}; "
+                                    f"rebuild with `qa build --rebuild`") from None
+        if vectors.dimension != manifest.get("dimension") or len(vectors) != len(rows):
+            raise IndexCorruptError(
+                f"the index at {self.path} holds {len(vectors)} vectors of size {vectors.dimension} for "
+                f"{len(rows)} chunks of size {manifest.get('dimension')}; rebuild with `qa build --rebuild`")
+        chunk_ids = np.array([r[0] for r in rows], dtype="int64")
+        if not np.array_equal(np.sort(vectors.ids()), chunk_ids) or not np.array_equal(lexical.ids, chunk_ids):
+            raise IndexCorruptError(f"the vectors of the index at {self.path} do not match its chunks; "
+                                    f"rebuild with `qa build --rebuild`")
+        return _Snapshot(
+            name=folder.name, folder=folder, manifest=manifest, vectors=vectors, lexical=lexical, conn=conn,
+            chunk_ids=chunk_ids, doc_of=[r[1] for r in rows], starts=np.array([r[2] for r in rows]),
+            ends=np.array([r[3] for r in rows]), texts=[r[4] for r in rows], docs=docs,
+            lex_rows=np.arange(len(rows)))
+
+    def refresh(self) -> bool:
+        """Move to the newest generation if a build finished since; True when it moved."""
+        stamp = storage.pointer_stamp(self.path)
+        if stamp == self._stamp:
+            return False
+        with self._lock:
+            if stamp == self._stamp:
+                return False
+            try:
+                fresh = self._load()
+            except (IndexCorruptError, IndexMismatchError, OSError):
+                return False  # keep answering from the generation we have
+            self._snapshot, self._stamp = fresh, stamp
+            return True
+
+    # -- facts -------------------------------------------------------------------------------
+    @property
+    def manifest(self) -> dict:
+        return self._snapshot.manifest
+
+    @property
+    def generation(self) -> str:
+        return self._snapshot.name
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    def embedder(self):
+        from .embedder import get_embedder
+
+        return get_embedder(self.model)
+
+    def __len__(self) -> int:
+        return len(self._snapshot.chunk_ids)
+
+    def article(self, doc_id: str) -> Article:
+        snap = self._snapshot
+        found = store.read_article(snap.conn, doc_id)
+        if found is None:
+            raise KeyError(f"no article {doc_id!r} in the index")
+        return found
+
+    def articles(self) -> list[str]:
+        return sorted(self._snapshot.docs)
+
+    def info(self) -> dict:
+        m = self.manifest
+        return {"path": str(self.path), "generation": self.generation, "articles": m["counts"]["articles"],
+                "chunks": m["counts"]["chunks"], "languages": m["counts"].get("languages", {}),
+                "model": m["model"], "model_languages": m["model_languages"], "dimension": m["dimension"],
+                "vector_index": m["vector_index"], "size_bytes": storage.folder_size(self.path),
+                "last_build": m["built_at"]}
+
+    # -- search ------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, mode: str = "hybrid", where: dict | None = None) -> list[Passage]:
+        """The k best passages for `query`, best first, near-duplicates folded away."""
+        passages, _ = self.search_with_duplicates(query, k=k, mode=mode, where=where)
+        return passages
+
+    def search_with_duplicates(self, query, k=5, mode="hybrid", where=None, query_vector=None):
+        """As search, plus {chunk_id: [passages it duplicates]} for corroboration."""
+        if mode not in MODES:
+            raise FilterError(f"unknown search mode {mode!r}; valid: {', '.join(MODES)}")
+        if not isinstance(k, int) or k < 1:
+            raise FilterError(f"k must be a positive whole number, got {k!r}")
+        query = normalize_query(query, (self._settings or Settings()).max_query_chars)
+        self.refresh()
+        snap = self._snapshot
+        allowed = self._allowed_rows(snap, where)
+        ranked = self._rank(snap, query, mode, allowed, max(CANDIDATES, 4 * k), query_vector)
+        return self._fold_duplicates(snap, ranked, k)
+
+    def _allowed_rows(self, snap: _Snapshot, where: dict | None) -> np.ndarray | None:
+        if not where:
+            return None
+        unknown = sorted(set(where) - set(FILTER_KEYS))
+        if unknown:
+            raise FilterError(f"unknown filter(s) {', '.join(unknown)}; valid: {', '.join(FILTER_KEYS)}")
+        ok_docs = set()
+        for doc_id, (title, lang, date, source) in snap.docs.items():
+            if not _matches(where.get("lang"), lang) or not _matches(where.get("doc_id"), doc_id):
+                continue
+            if where.get("source") and not (source and _matches(where["source"], source, fold=True)):
+                continue
+            if where.get("date_from") and not (date and date >= _iso(where["date_from"])):
+                continue
+            if where.get("date_to") and not (date and date <= _iso(where["date_to"])):
+                continue
+            ok_docs.add(doc_id)
+        return np.array([i for i, d in enumerate(snap.doc_of) if d in ok_docs], dtype="int64")
+
+    def _rank(self, snap, query, mode, allowed, depth, query_vector):
+        """[(row, fused score)] best first."""
+        dense: list[tuple[int, float]] = []
+        lexical: list[tuple[int, float]] = []
+        covered = self._covers(snap, query)
+        if mode == "dense" or (mode == "hybrid" and (covered or UNCOVERED_DENSE_WEIGHT > 0)):
+            if query_vector is None:
+                query_vector = self.embedder().queries([query])[0]
+            allowed_ids = snap.chunk_ids[allowed] if allowed is not None else None
+            scores, ids = snap.vectors.search(query_vector, depth, allowed_ids)
+            rows = np.searchsorted(snap.chunk_ids, ids)
+            dense = list(zip(rows.tolist(), scores.tolist()))
+        if mode in ("lexical", "hybrid"):
+            scores = snap.lexical.scores(tokenize(query))
+            if allowed is not None:
+                mask = np.full(len(scores), -np.inf, dtype="float32")
+                mask[allowed] = scores[allowed]
+                scores = mask
+            top = np.argsort(-scores, kind="stable")[:depth]
+            lexical = [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+        if mode == "dense":
+            return dense
+        if mode == "lexical":
+            return lexical
+        weight = 1.0 if covered else UNCOVERED_DENSE_WEIGHT
+        fused: dict[int, float] = {}
+        for rank, (row, _) in enumerate(dense):
+            fused[row] = fused.get(row, 0.0) + weight / (RRF_K + rank + 1)
+        for rank, (row, _) in enumerate(lexical):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+        return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
+
+    def _covers(self, snap, query: str) -> bool:
+        languages = snap.manifest.get("model_languages", ["*"])
+        return "*" in languages or detect_language(query) in languages
+
+    def _fold_duplicates(self, snap, ranked, k):
+        kept: list[int] = []
+        dups: dict[int, list[int]] = {}
+        kept_terms: dict[int, set] = {}
+        for row, _ in ranked:
+            terms = set(tokenize(snap.texts[row]))
+            twin = None
+            for other in kept:
+                if _overlaps(snap, row, other) or _jaccard(terms, kept_terms[other]) >= 0.7:
+                    twin = other
+                    break
+            if twin is not None:
+                if snap.doc_of[row] != snap.doc_of[twin]:
+                    dups.setdefault(twin, []).append(row)
+                continue
+            if len(kept) < k:
+                kept.append(row)
+                kept_terms[row] = terms
+            elif len(kept) >= k and not dups:
+                break
+        scores = dict(ranked)
+        make = lambda row: self._passage(snap, row, scores[row])
+        passages = [make(r) for r in kept]
+        return passages, {int(snap.chunk_ids[r]): [make(d) for d in dups.get(r, [])] for r in kept}
+
+    def _passage(self, snap, row: int, score: float) -> Passage:
+        doc_id = snap.doc_of[row]
+        title, lang, date, source = snap.docs[doc_id]
+        return Passage(doc_id=doc_id, title=title, text=snap.texts[row], start=int(snap.starts[row]),
+                       end=int(snap.ends[row]), score=float(score), lang=lang, date=date, source=source,
+                       chunk_id=int(snap.chunk_ids[row]))
+
+
+def _matches(wanted, value, fold: bool = False) -> bool:
+    if wanted is None:
+        return True
+    options = [wanted] if isinstance(wanted, str) else list(wanted)
+    if fold:
+        return any(str(o).casefold() == str(value).casefold() for o in options)
+    return value in options
+
+
+def _iso(value) -> str:
+    text = str(value)
+    if not re.match(r"^\d{4}(-\d{2}(-\d{2})?)?$", text):
+        raise FilterError(f"dates in filters are YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
+    return text
+
+
+def _overlaps(snap, a: int, b: int) -> bool:
+    if snap.doc_of[a] != snap.doc_of[b]:
+        return False
+    inter = min(snap.ends[a], snap.ends[b]) - max(snap.starts[a], snap.starts[b])
+    shorter = min(snap.ends[a] - snap.starts[a], snap.ends[b] - snap.starts[b])
+    return inter > 0.5 * shorter
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def load_index(path: str | Path = "index", model: str | None = None) -> Index:
+    """Open the index at `path`. With `model`, refuse an index built with another model."""
+    return Index(path, model=model)

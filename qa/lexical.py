@@ -1,0 +1,116 @@
+"""BM25 over the chunks (bm25s), with language-aware tokenisation.
+
+English: lower-case, stop words out, Snowball stemming (PyStemmer).
+Arabic: diacritics and tatweel out; alef, yaa and taa-marbuta variants unified; the
+conjunction و and the prefixes ال / بال / لل / ب / ل / ك / ف stripped when what remains is a stem.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+_WORD = re.compile(r"[\w\u0600-\u06ff]+", re.UNICODE)
+_AR_DIACRITICS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # incl. tatweel
+_AR_LETTER = re.compile(r"[\u0600-\u06ff]")
+_AR_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+
+EN_STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just me more most
+my myself no nor not now of off on once only or other our ours ourselves out over own same she should
+so some such than that the their theirs them themselves then there these they this those through to
+too under until up very was we were what when where which while who whom why will with would you your
+yours yourself yourselves also has said says say""".split())
+AR_STOPWORDS = frozenset("""
+في من على الى إلى عن مع هذا هذه ذلك تلك التي الذي الذين ما لا لم لن ان أن إن كان كانت قد هو هي هم
+او أو ثم بين كل بعض عند حتى اذا إذا منذ خلال حيث وقد وفي ومن كما""".split())
+
+
+def normalize_arabic(word: str) -> str:
+    word = _AR_DIACRITICS.sub("", word)
+    word = re.sub("[إأآٱ]", "ا", word)
+    word = word.replace("ى", "ي").replace("ة", "ه").replace("ؤ", "و").replace("ئ", "ي")
+    for prefix in _AR_PREFIXES:
+        # A one-letter prefix may be part of the root (لقاء): strip it only from longer words.
+        rest = len(word) - len(prefix)
+        if word.startswith(prefix) and rest >= (3 if len(prefix) > 1 or prefix == "و" else 4):
+            return word[len(prefix):]
+    return word
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Index terms of `text`, the same function for documents and queries."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    stemmer = _stemmer()
+    out = []
+    for word in _WORD.findall(text):
+        if _AR_LETTER.search(word):
+            if word in AR_STOPWORDS:
+                continue
+            word = normalize_arabic(word)
+            if word and normalize_arabic(word) not in AR_STOPWORDS:
+                out.append(word)
+        elif word not in EN_STOPWORDS and not word.isdigit() or (word.isdigit() and len(word) >= 2):
+            out.append(stemmer.stemWord(word))
+    return out
+
+
+class LexicalIndex:
+    """BM25 scores for every chunk, row i belonging to chunk id `ids[i]`."""
+
+    def __init__(self, retriever, ids: np.ndarray):
+        self.retriever = retriever
+        self.ids = ids
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]], ids: np.ndarray) -> "LexicalIndex":
+        import bm25s
+
+        retriever = bm25s.BM25()
+        # An empty document still needs a row so row i stays chunk ids[i].
+        retriever.index([tokens or ["\u2205"] for tokens in token_lists], show_progress=False)
+        return cls(retriever, np.asarray(ids, dtype="int64"))
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        if len(self.ids) == 0:
+            return np.zeros(0, dtype="float32")
+        vocab = self.retriever.vocab_dict
+        known = [t for t in query_tokens if t in vocab]
+        if not known:
+            return np.zeros(len(self.ids), dtype="float32")
+        return np.asarray(self.retriever.get_scores(known), dtype="float32")
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a term (0 for unknown terms); used to weigh overlap."""
+        vocab = self.retriever.vocab_dict
+        if term not in vocab:
+            return 0.0
+        indptr = self.retriever.scores["indptr"]
+        col = vocab[term]
+        df = int(indptr[col + 1] - indptr[col])
+        n = len(self.ids)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def save(self, folder: Path) -> None:
+        self.retriever.save(str(folder), allow_pickle=False)
+        np.save(folder / "chunk_ids.npy", self.ids, allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        retriever = bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False, load_corpus=False)
+        ids = np.load(folder / "chunk_ids.npy", allow_pickle=False)
+        return cls(retriever, ids)

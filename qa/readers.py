@@ -1,0 +1,182 @@
+"""Reading article files into text: decoding, HTML extraction, PDF. Never raises on bad files:
+`read_file` returns text or a reason to skip."""
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+
+
+@dataclass(frozen=True)
+class RawText:
+    text: str
+    encoding: str
+
+
+class Skip(Exception):
+    """A file that is not indexed, with the reason shown to the user."""
+
+
+def walk(source: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Article files under `source`, recursively, and (path, reason) for what is passed over.
+
+    Symbolic links are not followed: an article folder must not pull in files from elsewhere.
+    """
+    files, skipped = [], []
+    for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
+        base = Path(dirpath)
+        for d in sorted(dirnames):
+            if (base / d).is_symlink():
+                skipped.append((_rel(base / d, source), "symbolic link, not followed"))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (base / d).is_symlink())
+        for name in sorted(filenames):
+            path = base / name
+            rel = _rel(path, source)
+            if name.startswith("."):
+                continue
+            if path.is_symlink():
+                skipped.append((rel, "symbolic link, not followed"))
+            elif path.suffix.lower() not in SUFFIXES:
+                skipped.append((rel, f"unsupported file type {path.suffix or '(none)'}; "
+                                     f"supported: {', '.join(sorted(SUFFIXES))}"))
+            else:
+                files.append(path)
+    return files, skipped
+
+
+def _rel(path: Path, source: Path) -> str:
+    return path.relative_to(source).as_posix()
+
+
+def read_file(path: Path, max_bytes: int) -> tuple[bytes, str]:
+    """Raw bytes and decoded, NFC-normalised plain text of one article file. Raises Skip."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise Skip(f"file is {size:,} bytes, over the limit of {max_bytes:,}")
+    if size == 0:
+        raise Skip("empty file")
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        text = _pdf_text(data)
+    else:
+        text = decode(data).text
+        if suffix in (".html", ".htm"):
+            text = html_text(text)
+    text = unicodedata.normalize("NFC", text)
+    if not text.strip():
+        raise Skip("no text (empty or only white space)")
+    return data, text
+
+
+def decode(data: bytes) -> RawText:
+    """UTF-8 (with or without BOM) first, UTF-16 by BOM, else charset detection.
+
+    Refuses binary data instead of guessing, so no article is indexed as mojibake.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return RawText(_strict(data[3:], "utf-8"), "utf-8-sig")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return RawText(_strict(data, "utf-16"), "utf-16")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        _refuse_binary(text)
+        return RawText(text, "utf-8")
+    if _looks_utf16_without_bom(data):
+        enc = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
+        return RawText(_strict(data, enc), enc)
+    if b"\x00" in data:
+        raise Skip("binary file (contains NUL bytes)")
+    import charset_normalizer  # only for files that are not UTF-8
+
+    match = charset_normalizer.from_bytes(data).best()
+    if match is None:
+        raise Skip("undecodable: not UTF-8 and no text encoding fits")
+    if match.encoding in _LATIN_SINGLE_BYTE:
+        # Short Western text fits several Latin code pages equally well; windows-1252 is by
+        # far the most common on the web (browsers treat Latin-1 as 1252 too).
+        try:
+            text = data.decode("cp1252")
+            _refuse_binary(text)
+            return RawText(text, "cp1252")
+        except UnicodeDecodeError:
+            pass
+    text = str(match)
+    _refuse_binary(text)
+    return RawText(text, match.encoding)
+
+
+_LATIN_SINGLE_BYTE = {"cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_2", "iso8859_3", "iso8859_4",
+                      "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16",
+                      "mac_latin2", "mac_roman", "mac_iceland", "mac_turkish"}
+
+
+def _strict(data: bytes, encoding: str) -> str:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise Skip(f"undecodable as {encoding}: {exc.reason} at byte {exc.start}") from None
+    _refuse_binary(text)
+    return text
+
+
+def _looks_utf16_without_bom(data: bytes) -> bool:
+    sample = data[:4000]
+    if len(sample) < 4:
+        return False
+    zeros_even = sample[0::2].count(0) / (len(sample) / 2)
+    zeros_odd = sample[1::2].count(0) / (len(sample) / 2)
+    return max(zeros_even, zeros_odd) > 0.3 and min(zeros_even, zeros_odd) < 0.05
+
+
+def _refuse_binary(text: str) -> None:
+    if "\x00" in text:
+        raise Skip("binary file (contains NUL characters)")
+    sample = text[:20000]
+    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
+    if controls > max(8, len(sample) // 100):
+        raise Skip(f"binary file ({controls} control characters in the first {len(sample)})")
+
+
+def html_text(markup: str) -> str:
+    """Article text of an HTML page: <article>/<main> when present; never scripts, styles, nav."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(markup, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "aside",
+                     "form", "iframe", "svg", "button", "select", "figure"]):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    body = soup.find("article") or soup.find("main") or soup.body or soup
+    blocks = []
+    for el in body.find_all(["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td"]):
+        if el.find(["p", "li", "blockquote"]):
+            continue  # a container: its children are visited on their own
+        line = " ".join(el.get_text(" ", strip=True).split())
+        if line:
+            blocks.append(line)
+    if not blocks:
+        blocks = [" ".join(line.split()) for line in body.get_text("\n").splitlines() if line.strip()]
+    if title and (not blocks or title not in blocks[0]):
+        blocks.insert(0, title)
+    return "\n".join(blocks)
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise Skip(f"unreadable PDF: {exc}") from None
+    return "\n\n".join(p.strip() for p in pages if p.strip())

@@ -1,0 +1,77 @@
+"""One settings object. CLI flags and QA_* environment variables map onto its fields."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+from .errors import SettingsError
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # The bundled model works offline; any sentence-transformers name or path may replace it.
+    model: str = BUNDLED_MODEL
+    # Languages the model understands ("*" = all); None infers from the model name.
+    model_languages: tuple[str, ...] | None = None
+    # Tokens of article text per chunk: room under the model's 256 for a title prefix.
+    chunk_tokens: int = 200
+    # Overlap between neighbouring chunks, so a fact across a boundary stays retrievable.
+    chunk_overlap: int = 40
+    # Title tokens prepended when embedding a chunk (context for chunks deep in an article).
+    title_tokens: int = 32
+    # Files above this size are skipped with a reason: bounded memory per article.
+    max_file_bytes: int = 10_000_000
+    # Sentences per embedding batch: fills the two cores without a big padding cost.
+    batch_size: int = 64
+    # Above this many vectors the index switches from exact to HNSW search (see bench/scale.py).
+    approximate_above: int = 200_000
+    # Queries longer than this are refused quickly instead of being embedded.
+    max_query_chars: int = 2_000
+
+    def replace(self, **changes) -> "Settings":
+        return from_dict({**dataclasses.asdict(self), **changes})
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def from_dict(values: dict) -> Settings:
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(_FIELDS)}")
+    clean = {}
+    for name, value in values.items():
+        if value is None:
+            clean[name] = None
+            continue
+        if name == "model_languages":
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            clean[name] = tuple(value)
+        elif name == "model":
+            clean[name] = str(value)
+        else:
+            try:
+                clean[name] = int(value)
+            except (TypeError, ValueError):
+                raise SettingsError(f"setting {name} must be a whole number, got {value!r}") from None
+            if clean[name] < 0 or (clean[name] == 0 and name != "chunk_overlap"):
+                raise SettingsError(f"setting {name} must be positive, got {value!r}")
+    settings = Settings(**clean)
+    if settings.chunk_overlap >= settings.chunk_tokens:
+        raise SettingsError("chunk_overlap must be smaller than chunk_tokens")
+    return settings
+
+
+def from_env(**overrides) -> Settings:
+    """Defaults, then QA_<FIELD> environment variables, then explicit overrides (not None)."""
+    values = {}
+    for name in _FIELDS:
+        env = os.environ.get(f"QA_{name.upper()}")
+        if env is not None:
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return from_dict(values)

@@ -1,0 +1,99 @@
+"""SQLite: articles (metadata + stored text) and chunks (offsets into that text)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from .types import Article
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    doc_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    date TEXT,
+    source TEXT,
+    content_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    removed TEXT NOT NULL  -- JSON list of boilerplate lines taken out
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES articles(doc_id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    terms TEXT NOT NULL  -- JSON list of BM25 terms, so rebuilding BM25 never re-tokenises
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS duplicates (
+    doc_id TEXT PRIMARY KEY,   -- a file whose content equals an indexed article
+    same_as TEXT NOT NULL,
+    content_hash TEXT NOT NULL
+);
+"""
+
+
+def open_db(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        # immutable: a generation never changes once written, so no locks and no journal.
+        uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), isolation_level=None)
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.executescript(SCHEMA)
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def article_hashes(conn: sqlite3.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT doc_id, content_hash FROM articles"))
+
+
+def duplicate_hashes(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    return {d: (same, h) for d, same, h in conn.execute("SELECT doc_id, same_as, content_hash FROM duplicates")}
+
+
+def chunk_ids_of(conn: sqlite3.Connection, doc_ids: list[str]) -> list[int]:
+    ids: list[int] = []
+    for doc_id in doc_ids:
+        ids += [r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))]
+    return ids
+
+
+def delete_articles(conn: sqlite3.Connection, doc_ids: list[str]) -> None:
+    for doc_id in doc_ids:
+        conn.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+        conn.execute("DELETE FROM articles WHERE doc_id=?", (doc_id,))
+
+
+def insert_article(conn: sqlite3.Connection, a: Article) -> None:
+    conn.execute(
+        "INSERT INTO articles(doc_id, title, lang, date, source, content_hash, text, removed)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (a.doc_id, a.title, a.lang, a.date, a.source, a.content_hash, a.text,
+         json.dumps(list(a.removed), ensure_ascii=False)))
+
+
+def insert_chunks(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    conn.executemany(
+        "INSERT INTO chunks(chunk_id, doc_id, ord, start, end, tokens, text, terms) VALUES (?,?,?,?,?,?,?,?)", rows)
+
+
+def next_chunk_id(conn: sqlite3.Connection) -> int:
+    (top,) = conn.execute("SELECT COALESCE(MAX(chunk_id), -1) FROM chunks").fetchone()
+    return int(top) + 1
+
+
+def read_article(conn: sqlite3.Connection, doc_id: str) -> Article | None:
+    row = conn.execute(
+        "SELECT doc_id, title, text, lang, date, source, content_hash, removed FROM articles WHERE doc_id=?",
+        (doc_id,)).fetchone()
+    if row is None:
+        return None
+    return Article(doc_id=row[0], title=row[1], text=row[2], lang=row[3], date=row[4], source=row[5],
+                   content_hash=row[6], removed=tuple(json.loads(row[7])))

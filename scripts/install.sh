@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything qa needs into .venv (idempotent): CPU torch first, then the project.
+# With --test also the test extras and Debian's Chromium for the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+. .venv/bin/activate
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+# torch first and pinned: an unpinned torch pulls gigabytes of CUDA packages.
+python -c "import torch" 2>/dev/null || pip install -q torch==2.13.0
+if [ "${1:-}" = "--test" ]; then
+    pip install -q -e ".[test]"
+    if [ ! -x /usr/bin/chromium ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+else
+    pip install -q -e .
+fi

@@ -1,0 +1,49 @@
+"""Shared fixtures: the real bundled model, real FAISS, a real SQLite file, the seed articles.
+
+The seed index is built once per session into a temporary folder; tests that change an
+index build their own copy.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import qa
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+DATA = Path(__file__).resolve().parent / "data"
+TURKEY_EN = "000_5e926bf560c9b563.txt"
+PAKISTAN = "001_1ca882c574d82c6e.txt"
+TURKEY_MEETING = "002_1cad00cccf0116c6.txt"
+TURKEY_AR = "003_5c8391c0744fe983.txt"
+RUSSIA = "004_c3fd7604f82b1289.txt"
+
+
+@pytest.fixture(scope="session")
+def seed_index_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("seed-index") / "index"
+    qa.build_index(SEEDS, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def index(seed_index_dir) -> qa.Index:
+    return qa.load_index(seed_index_dir)
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    """A private copy of the seed articles that a test may change."""
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from qa.embedder import get_embedder
+
+    return get_embedder(qa.Settings().model)

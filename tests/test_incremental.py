@@ -1,0 +1,88 @@
+"""Incremental builds embed only what changed; an index refuses a different model."""
+import shutil
+
+import pytest
+
+import qa
+from qa.embedder import resolve_model
+
+from conftest import RUSSIA, SEEDS, TURKEY_EN
+
+NEW_ARTICLE = """Egypt and Greece hold joint naval exercise Medusa
+
+Egyptian and Greek navies concluded the Medusa joint exercise off the island of Crete on Monday,
+practising anti-submarine warfare and search-and-rescue drills with frigates and helicopters.
+"""
+
+
+def test_add_modify_delete_and_repeat(source, tmp_path):
+    index_dir = tmp_path / "index"
+    first = qa.build_index(source, index_dir)
+    assert len(first.added) == 5 and first.embedded == first.chunks > 0
+
+    (source / "new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    added = qa.build_index(source, index_dir)
+    assert added.added == ["new.txt"] and added.updated == [] and added.removed == []
+    assert len(added.unchanged) == 5
+    new_chunks = added.chunks - first.chunks
+    assert added.embedded == new_chunks >= 1
+    assert qa.load_index(index_dir).search("Medusa exercise off Crete", k=1)[0].doc_id == "new.txt"
+
+    path = source / TURKEY_EN
+    path.write_text(path.read_text(encoding="utf-8") + "\nThe two navies will also hold a drill named Blue Crescent.",
+                    encoding="utf-8")
+    modified = qa.build_index(source, index_dir)
+    assert modified.updated == [TURKEY_EN] and modified.added == [] and modified.removed == []
+    turkey_chunks = sum(1 for _ in _chunks_of(index_dir, TURKEY_EN))
+    assert modified.embedded == turkey_chunks
+    assert "Blue Crescent" in qa.load_index(index_dir).search("Blue Crescent drill", k=1)[0].text
+
+    (source / RUSSIA).unlink()
+    deleted = qa.build_index(source, index_dir)
+    assert deleted.removed == [RUSSIA] and deleted.embedded == 0
+    index = qa.load_index(index_dir)
+    for mode in ("hybrid", "dense", "lexical"):
+        assert all(h.doc_id != RUSSIA for h in index.search("Shoigu Moscow Russian defense ministry", k=10, mode=mode))
+    with pytest.raises(KeyError):
+        index.article(RUSSIA)
+
+    again = qa.build_index(source, index_dir)
+    assert again.embedded == 0 and again.added == again.updated == again.removed == []
+    assert len(again.unchanged) == 5
+
+
+def _chunks_of(index_dir, doc_id):
+    index = qa.load_index(index_dir)
+    snap = index._snapshot
+    return [i for i, d in enumerate(snap.doc_of) if d == doc_id]
+
+
+def test_rebuild_starts_fresh(source, tmp_path):
+    index_dir = tmp_path / "index"
+    qa.build_index(source, index_dir)
+    report = qa.build_index(source, index_dir, rebuild=True)
+    assert len(report.added) == 5 and report.embedded == report.chunks
+    assert len(list(index_dir.glob("g*"))) == 1
+
+
+def test_other_model_is_refused_naming_both(seed_index_dir, tmp_path):
+    other = resolve_model("all-MiniLM-L6-v2")  # the same weights under another name: a path
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index_dir, copy)
+    with pytest.raises(qa.IndexMismatchError) as err:
+        qa.build_index(SEEDS, copy, model=other)
+    assert "all-MiniLM-L6-v2" in str(err.value) and other in str(err.value) and "--rebuild" in str(err.value)
+    with pytest.raises(qa.IndexMismatchError):
+        qa.load_index(copy, model=other)
+    with pytest.raises(qa.IndexMismatchError):
+        qa.build_index(SEEDS, copy, settings=qa.Settings(chunk_tokens=120))
+
+
+def test_a_model_given_by_path_goes_through_the_generic_loader(tmp_path):
+    """Any sentence-transformers name or path works; tested offline on the bundled weights."""
+    path = resolve_model("all-MiniLM-L6-v2")
+    index_dir = tmp_path / "index"
+    qa.build_index(SEEDS, index_dir, model=path)
+    index = qa.load_index(index_dir)
+    assert index.model == path and index.manifest["model_languages"] == ["*"]
+    assert index.search("Bayraktar drones at EDEX", k=1)[0].doc_id == TURKEY_EN
