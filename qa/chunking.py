@@ -70,21 +70,28 @@ def _enforce_limit(text: str, start: int, end: int, length, size: int):
     return left + _enforce_limit(text, right_start, end, length, size)
 
 
-_SENTENCE = re.compile(r"[^.!?؟\n]+(?:[.!?؟]+[\"'”’»)]*|\n|$)")
+# A sentence ends at . ! ? ؟ (plus closing quotes/brackets) followed by white space, or at a
+# line break; "3.5" and "U.S.-led" do not end one.
+_BOUNDARY = re.compile(r"(?<=[.!?؟])[\"'”’»)\]]*(?=\s)|\n")
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of `text` (used to build extractive answers)."""
     spans = []
-    for m in _SENTENCE.finditer(text):
-        s, e = m.start(), m.end()
+    begin = 0
+    for m in _BOUNDARY.finditer(text):
+        spans.append((begin, m.end()))
+        begin = m.end()
+    spans.append((begin, len(text)))
+    trimmed = []
+    for s, e in spans:
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
         if e > s:
-            spans.append((s, e))
-    return _merge_abbreviations(text, spans)
+            trimmed.append((s, e))
+    return _merge_abbreviations(text, trimmed)
 
 
 _ABBREVIATION = re.compile(r"(\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|St|U\.S|U\.K|H\.E|No|vs|etc|e\.g|i\.e))\.$")

@@ -13,10 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-_WORD = re.compile(r"[\w\u0600-\u06ff]+", re.UNICODE)
+# Letters and digits plus Arabic diacritics and tatweel (not \w), so "المسيّرة" stays one word.
+_WORD = re.compile(r"[\w\u064b-\u065f\u0670\u0640]+")
 _AR_DIACRITICS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # incl. tatweel
 _AR_LETTER = re.compile(r"[\u0600-\u06ff]")
 _AR_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+# Light10 (Larkey et al. 2007) suffixes, longest first; taa marbuta is already "ه" here.
+_AR_SUFFIXES = ("هما", "ها", "هم", "كم", "نا", "ات", "ان", "ون", "ين", "يه", "ه", "ي")
 
 EN_STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below
@@ -39,7 +42,11 @@ def normalize_arabic(word: str) -> str:
         # A one-letter prefix may be part of the root (لقاء): strip it only from longer words.
         rest = len(word) - len(prefix)
         if word.startswith(prefix) and rest >= (3 if len(prefix) > 1 or prefix == "و" else 4):
-            return word[len(prefix):]
+            word = word[len(prefix):]
+            break
+    for suffix in _AR_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[:-len(suffix)]
     return word
 
 
@@ -93,14 +100,21 @@ class LexicalIndex:
         return np.asarray(self.retriever.get_scores(known), dtype="float32")
 
     def idf(self, term: str) -> float:
-        """Inverse document frequency of a term (0 for unknown terms); used to weigh overlap."""
+        """Inverse document frequency of a term, used to weigh term overlap. A term found
+        nowhere gets the highest weight: a question about something absent from every
+        article is a question the articles cannot answer."""
         vocab = self.retriever.vocab_dict
-        if term not in vocab:
-            return 0.0
-        indptr = self.retriever.scores["indptr"]
-        col = vocab[term]
-        df = int(indptr[col + 1] - indptr[col])
         n = len(self.ids)
+        if term not in vocab:
+            if _AR_LETTER.search(term):
+                # Light stemming leaves some inflected Arabic forms unmatched: an unknown
+                # Arabic form is weak evidence, so it weighs like a common term.
+                return 1.0
+            df = 0
+        else:
+            indptr = self.retriever.scores["indptr"]
+            col = vocab[term]
+            df = int(indptr[col + 1] - indptr[col])
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
     def save(self, folder: Path) -> None:

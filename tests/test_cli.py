@@ -50,3 +50,20 @@ def test_help_does_not_import_torch():
     code = "import sys, qa.cli; qa.cli._parser(); print('torch' in sys.modules, 'gradio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False False"
+
+
+def test_ask_prints_answer_and_sources(seed_index_dir):
+    out = qa_cli("ask", "What has Egypt co-produced with Türkiye?", "--index", str(seed_index_dir))
+    assert out.returncode == 0, out.stderr
+    assert "[1]" in out.stdout and TURKEY_EN in out.stdout and "Sources:" in out.stdout
+    data = json.loads(qa_cli("ask", "Who won the 2022 football World Cup?", "--json", "--index",
+                             str(seed_index_dir)).stdout)
+    assert data["answered"] is False and data["citations"] == []
+
+
+def test_eval_reports_all_modes(seed_index_dir):
+    out = qa_cli("eval", str(ROOT / "tests" / "data" / "questions.jsonl"), "--index", str(seed_index_dir), "--json")
+    assert out.returncode == 0, out.stderr
+    results = json.loads(out.stdout)
+    assert set(results) == {"dense", "lexical", "hybrid"}
+    assert results["hybrid"]["recall@5"] >= 0.9 and results["hybrid"]["abstain_recall"] >= 0.9
