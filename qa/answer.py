@@ -58,10 +58,12 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
     query = retrieval_query(question, history or [])
     if lang == "ar" and not (where or {}).get("lang") and not _covers(index, "ar"):
         where = {**(where or {}), "lang": "ar"}  # an Arabic question is answered from Arabic text
-    passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=where)
+    query_vector = index.embedder().queries([query])[0] if _covers(index, lang) and mode != "lexical" else None
+    passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=where,
+                                                        query_vector=query_vector)
     if not passages:
         return _abstain(question, lang, [])
-    scored = _score_sentences(index, query, passages, lang)
+    scored = _score_sentences(index, query, passages, lang, query_vector)
     best = scored[0].score if scored else 0.0
     if best < ABSTAIN_BELOW:
         return _abstain(question, lang, passages)
@@ -96,7 +98,8 @@ def _covers(index: Index, lang: str) -> bool:
     return "*" in languages or lang in languages
 
 
-def _score_sentences(index: Index, query: str, passages: list[Passage], lang: str) -> list[_Candidate]:
+def _score_sentences(index: Index, query: str, passages: list[Passage], lang: str,
+                     query_vector=None) -> list[_Candidate]:
     candidates = []
     for p in passages:
         if lang == "ar" and p.lang != "ar" and not _covers(index, "ar"):
@@ -114,7 +117,7 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     overlap = np.array([sum(idf[t] for t in q_terms & c.terms) / total for c in candidates])
     if _covers(index, lang):
         emb = index.embedder()
-        q = emb.queries([query])[0]
+        q = query_vector if query_vector is not None else emb.queries([query])[0]
         cosine = emb.documents([c.text for c in candidates]) @ q
         scores = DENSE_SHARE * cosine + (1 - DENSE_SHARE) * overlap
     else:

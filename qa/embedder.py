@@ -68,6 +68,7 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype="float32")
         # encode_document sorts by length before batching, so padding stays small.
         with self._lock:
+            _use_threads(len(texts))
             vectors = self.model.encode_document(
                 texts, batch_size=batch_size, normalize_embeddings=True,
                 show_progress_bar=progress, convert_to_numpy=True)
@@ -75,6 +76,7 @@ class Embedder:
 
     def queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
+            _use_threads(len(texts))
             vectors = self.model.encode_query(texts, normalize_embeddings=True, convert_to_numpy=True)
         return np.ascontiguousarray(vectors, dtype="float32")
 
@@ -93,11 +95,22 @@ def get_embedder(model: str) -> Embedder:
         return _load(model)
 
 
+BULK = 256  # texts per call from which a second thread pays for its synchronisation
+
+
 def _limit_threads() -> None:
-    # Two cores: more torch threads than cores only adds contention (QA_TORCH_THREADS overrides).
+    _use_threads(BULK)
+
+
+def _use_threads(n_texts: int) -> None:
+    """One torch thread for small calls (queries, answer sentences), all cores for bulk
+    embedding. On two cores, intra-op threads on a small batch spin-wait against each other
+    and against concurrent requests: measured 4x slower than one thread under load
+    (bench/README). QA_TORCH_THREADS fixes the number instead."""
     import torch
 
-    wanted = int(os.environ.get("QA_TORCH_THREADS", "0") or 0) or max(1, min(os.cpu_count() or 1, 4))
+    fixed = int(os.environ.get("QA_TORCH_THREADS", "0") or 0)
+    wanted = fixed or (max(1, min(os.cpu_count() or 1, 4)) if n_texts >= BULK else 1)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
 
