@@ -1,0 +1,251 @@
+"""The web app: a conversation over the index with numbered, checkable sources.
+
+`create_app(index)` builds the Gradio Blocks without launching them (tests drive it directly);
+`serve()` is `qa serve`: it builds the index on first start, loads the model once, and
+launches on 127.0.0.1 unless told otherwise. Rendering lives in ui/render.py, uploads in
+ui/uploads.py; this module only wires them to components.
+"""
+import os
+
+# Before gradio is imported: the app runs offline and must not call home.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import asdict, dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+import qa  # noqa: E402
+from qa.answer import ask  # noqa: E402
+
+from . import render, uploads  # noqa: E402
+
+EXAMPLES = [
+    "What has Egypt co-produced with Türkiye?",
+    "مع أي شركة تركية بدأ إنتاج المركبات الأرضية المسيرة؟",
+    "What did Egypt and Pakistan discuss in the Cairo defence meetings?",
+    "Where will Egyptian officers be trained under the deal with Russia?",
+]
+MODES = ["hybrid", "dense", "lexical"]
+ANY_LANGUAGE = "any"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# Two answers at a time: each is a few hundred milliseconds of CPU (embedding on one torch
+# thread), so on a 2-core machine more parallel requests only slow every one of them down;
+# the rest wait in Gradio's queue instead of piling up threads.
+CONCURRENCY = 2
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What one browser session has said: chat messages (HTML) and the turns handed to ask()."""
+
+    messages: tuple = ()
+    turns: tuple = ()  # (question, answer text) pairs: the `history` of the next question
+
+
+def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: list[str] | None = None,
+               max_upload_bytes: int | None = None) -> gr.Blocks:
+    """The app over an open `index`; uploads are saved under `source_dir` and indexed into it."""
+    source = Path(source_dir)
+    limit = uploads.max_upload_bytes() if max_upload_bytes is None else max_upload_bytes
+    examples = EXAMPLES if examples is None else examples
+
+    def article_text(doc_id: str) -> str | None:
+        try:
+            return index.article(doc_id).text
+        except KeyError:
+            return None
+
+    def respond(question, conversation, k, mode, lang, date_from, date_to):
+        try:
+            answer = ask(question or "", index, history=list(conversation.turns), k=int(k), mode=mode,
+                         where=_where(lang, date_from, date_to))
+        except qa.EmptyQueryError:
+            return question, gr.skip(), conversation, render.render_hint(render.EMPTY_HINT)
+        except qa.QAError as exc:
+            return question, gr.skip(), conversation, render.render_hint(str(exc))
+        turn = len(conversation.turns) + 1
+        messages = conversation.messages + (
+            {"role": "user", "content": render.render_question(answer.question)},
+            {"role": "assistant", "content": render.render_answer(answer, turn, article_text)},
+        )
+        conversation = Conversation(messages, conversation.turns + ((answer.question, answer.text),))
+        return "", list(messages), conversation, ""
+
+    def add_files(files, progress=gr.Progress()):
+        pairs = [(Path(f), Path(f).name) for f in (files or [])]
+        outcomes = uploads.add_uploads(pairs, source, index, max_bytes=limit,
+                                       progress=lambda stage, done, total: progress((done, total), desc=stage))
+        lines = [(o.ok, o.message) for o in outcomes]
+        return None, render.render_upload_results(lines), render.render_status(index.info()), \
+            gr.update(choices=_languages(index))
+
+    def status():
+        index.refresh()  # a `qa build` from the terminal shows up on reload
+        return render.render_status(index.info())
+
+    with gr.Blocks(title="qa: answers with cited passages", analytics_enabled=False) as app:
+        conversation = gr.State(Conversation())
+        gr.HTML('<h1 class="qa-heading">Ask the news articles</h1>'
+                '<p>Every sentence of an answer is quoted from an article and numbered; '
+                'the numbered sources under it show where.</p>')
+        status_box = gr.HTML(render.render_status(index.info()), elem_id="qa-status-box")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Conversation", elem_id="qa-chat", height=640,
+                    # Messages are HTML built by ui/render.py with every piece of text escaped;
+                    # no Markdown or LaTeX pass may turn article text back into markup.
+                    render_markdown=False, sanitize_html=True, latex_delimiters=[],
+                    feedback_options=None, allow_file_downloads=False, buttons=[],
+                    placeholder="Ask a question about the articles; answers cite their sources.")
+                with gr.Row():
+                    question = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=5,
+                                          elem_id="qa-question", autofocus=True)
+                    ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                hint = gr.HTML("", elem_id="qa-hint")
+                example_list = gr.Dataset(components=[question], samples=[[q] for q in examples],
+                                          label="Examples (click to ask)", elem_id="qa-examples")
+                new_chat = gr.Button("New conversation", size="sm", elem_id="qa-new")
+            with gr.Column(scale=1, min_width=280):
+                with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
+                    k = gr.Slider(1, 10, value=5, step=1, label="Passages to draw the answer from")
+                    mode = gr.Radio(MODES, value="hybrid", label="Search mode",
+                                    info="hybrid = meaning + words; dense = meaning; lexical = words")
+                    lang = gr.Dropdown(_languages(index), value=ANY_LANGUAGE, label="Language of articles")
+                    date_from = gr.Textbox(label="Articles dated from", placeholder="YYYY-MM-DD")
+                    date_to = gr.Textbox(label="Articles dated until", placeholder="YYYY-MM-DD")
+                gr.HTML(f"<h3>Add articles</h3><p class='qa-hint'>{', '.join(uploads.ALLOWED_SUFFIXES)} "
+                        f"files up to {limit / 1e6:g} MB; added to the index at once.</p>")
+                upload = gr.File(label="Article files", file_count="multiple",
+                                 file_types=list(uploads.ALLOWED_SUFFIXES), elem_id="qa-upload")
+                upload_result = gr.HTML("", elem_id="qa-upload-result")
+
+        chat_inputs = [question, conversation, k, mode, lang, date_from, date_to]
+        chat_outputs = [question, chatbot, conversation, hint]
+        gr.on([question.submit, ask_button.click], respond, chat_inputs, chat_outputs,
+              api_visibility="private", show_progress="minimal")
+        example_list.click(lambda sample: sample[0], example_list, question, api_visibility="private") \
+            .then(respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="minimal")
+        new_chat.click(lambda: ([], Conversation(), ""), None, [chatbot, conversation, hint],
+                       api_visibility="private")
+        chatbot.clear(lambda: Conversation(), None, conversation, api_visibility="private")
+        # One build at a time: builds lock the index folder and use every core.
+        upload.upload(add_files, upload, [upload, upload_result, status_box, lang], concurrency_limit=1,
+                      api_visibility="private")
+        app.load(status, None, status_box, api_visibility="private")
+
+        def ask_api(question: str, history: list[list[str]] | None = None, k: int = 5, mode: str = "hybrid",
+                    where: dict[str, str] | None = None) -> dict:
+            """Answer a question from the indexed articles. history: earlier turns as [question, answer]
+            pairs; where: filters such as {"lang": "ar", "date_from": "2025-01-01"}. Returns the answer
+            text with [n] markers and citations[n-1], the passage [n] cites."""
+            try:
+                turns = [(str(q), str(a)) for q, a in (history or [])]
+            except (TypeError, ValueError):
+                raise gr.Error("history must be a list of [question, answer] pairs") from None
+            try:
+                return answer_json(ask(question or "", index, history=turns, k=int(k), mode=mode, where=where))
+            except qa.EmptyQueryError:
+                return {"question": "", "text": render.EMPTY_HINT, "answered": False, "hint": True,
+                        "citations": [], "related": [], "sentences": []}
+            except qa.QAError as exc:
+                raise gr.Error(str(exc)) from None
+
+        gr.api(ask_api, api_name="ask")
+    return app.queue(default_concurrency_limit=CONCURRENCY)
+
+
+def answer_json(answer: qa.Answer) -> dict:
+    """An Answer as plain JSON: citations[n-1] is the passage that [n] in `text` cites."""
+    return {"question": answer.question, "text": answer.text, "answered": answer.answered, "hint": False,
+            "citations": [{"n": n, **asdict(p)} for n, p in enumerate(answer.citations, 1)],
+            "related": [asdict(p) for p in answer.related],
+            "sentences": [[s, list(numbers)] for s, numbers in answer.sentences]}
+
+
+def launch_options(max_upload_bytes: int | None = None) -> dict:
+    """Keyword arguments for Blocks.launch that the page needs (Gradio 6 takes theme and CSS
+    at launch): the styles of ui/render.py, no server-side rendering (no Node), no share link."""
+    return {
+        "theme": gr.themes.Default(), "css": render.CSS, "share": False, "ssr_mode": False,
+        "max_file_size": uploads.max_upload_bytes() if max_upload_bytes is None else max_upload_bytes,
+        "footer_links": ["api", "settings"], "show_error": True,
+    }
+
+
+def _where(lang, date_from, date_to) -> dict | None:
+    where = {"lang": lang if lang and lang != ANY_LANGUAGE else None,
+             "date_from": (date_from or "").strip() or None, "date_to": (date_to or "").strip() or None}
+    return {k: v for k, v in where.items() if v} or None
+
+
+def _languages(index: qa.Index) -> list[str]:
+    return [ANY_LANGUAGE] + sorted(index.info().get("languages") or {})
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """"user:password" (from --auth or QA_AUTH) as a pair; the password may contain ':'."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise qa.SettingsError("--auth and QA_AUTH take user:password, both parts non-empty")
+    return user, password
+
+
+class TerminalProgress:
+    """Build progress as plain lines on stdout, at most about one per second per stage."""
+
+    def __init__(self, out=None):
+        self.out = out or sys.stdout
+        self.stage, self.last = None, 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != self.stage or done >= total or now - self.last >= 1.0:
+            print(f"qa: {stage} {done}/{total}", file=self.out, flush=True)
+            self.stage, self.last = stage, now
+
+
+def open_or_build(index_dir: str | Path, source: str | Path) -> qa.Index:
+    """The index at `index_dir`; on first start (no index there) built from `source`."""
+    try:
+        return qa.load_index(index_dir)
+    except qa.IndexNotFoundError:
+        pass
+    print(f"qa: no index at {index_dir} yet; building it from {source} (first start)", flush=True)
+    report = qa.build_index(source, index_dir, progress=TerminalProgress())
+    print(report, flush=True)
+    return qa.load_index(index_dir)
+
+
+def warm_up(index: qa.Index) -> float:
+    """Load the model and run one answer before the first visitor does; seconds it took."""
+    started = time.perf_counter()
+    try:
+        ask(EXAMPLES[0], index)
+    except qa.QAError:
+        pass  # an index of other articles may have nothing to say; the model is loaded anyway
+    return time.perf_counter() - started
+
+
+def serve(index: str | Path = "index", source: str | Path = "seeds", host: str = "127.0.0.1", port: int = 7860,
+          auth: str | None = None) -> int:
+    """`qa serve`: build on first start, load the model once, serve until interrupted."""
+    credentials = parse_auth(auth or os.environ.get("QA_AUTH"))
+    if host not in LOCAL_HOSTS:
+        print(f"qa: warning: listening on {host} makes the app reachable from other machines"
+              + ("" if credentials else "; anyone who can reach it can ask and upload (add --auth user:password)"),
+              file=sys.stderr, flush=True)
+    opened = open_or_build(index, source)
+    print(f"qa: model ready in {warm_up(opened):.1f}s; {opened.info()['articles']} articles", flush=True)
+    app = create_app(opened, source_dir=source)
+    try:
+        app.launch(server_name=host, server_port=port, auth=credentials, **launch_options())
+    except OSError as exc:
+        print(f"qa: error: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
