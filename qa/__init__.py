@@ -6,6 +6,7 @@
     index.search("Bayraktar drones", k=5)
     print(qa.ask("What has Egypt co-produced with Türkiye?", index))
 """
+from .answer import ask
 from .build import build_index
 from .errors import (BuildLockedError, EmptyQueryError, FilterError, IndexCorruptError, IndexMismatchError,
                      IndexNotFoundError, QAError, QueryTooLongError, SettingsError, SourceNotFoundError)
@@ -14,7 +15,7 @@ from .settings import Settings
 from .types import Answer, Article, BuildReport, Passage
 
 __all__ = [
-    "build_index", "load_index", "Index", "Settings",
+    "build_index", "load_index", "ask", "Index", "Settings",
     "Passage", "Answer", "Article", "BuildReport",
     "QAError", "IndexNotFoundError", "IndexMismatchError", "IndexCorruptError", "EmptyQueryError",
     "QueryTooLongError", "BuildLockedError", "SettingsError", "SourceNotFoundError", "FilterError",

@@ -54,6 +54,7 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
         mode: str = "hybrid", where: dict | None = None) -> Answer:
     """Answer `question` from `index`; `history` holds the earlier turns as (question, answer)."""
     question = normalize_query(question, Settings().max_query_chars)
+    index = index.pinned()  # one generation for the whole answer, even if a build finishes now
     lang = "ar" if detect_language(question) == "ar" else "en"
     query = retrieval_query(question, history or [])
     if lang == "ar" and not (where or {}).get("lang") and not _covers(index, "ar"):

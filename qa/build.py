@@ -54,7 +54,7 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
     report = progress or (lambda stage, done, total: None)
     with storage.build_lock(index_dir):
         old_folder, old_manifest = _previous(index_dir, settings, rebuild)
-        storage.clean_leftovers(index_dir) if old_folder else _clear(index_dir)
+        _tidy(index_dir)
         old_conn = store.open_db(old_folder / "store.sqlite", readonly=True) if old_folder else None
         try:
             plan = _plan(source, settings, old_conn)
@@ -99,15 +99,16 @@ def _previous(index_dir: Path, settings: Settings, rebuild: bool):
     return folder, manifest
 
 
-def _clear(index_dir: Path) -> None:
-    """--rebuild or a first build: drop every generation; the new one replaces them."""
-    for p in index_dir.iterdir():
-        if p.name in (storage.LOCK,):
-            continue
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        elif p.name != storage.CURRENT:
-            p.unlink(missing_ok=True)
+def _tidy(index_dir: Path) -> None:
+    """Remove what earlier builds left (unfinished or superseded generations). Even a
+    --rebuild keeps the current generation until the new one replaces it."""
+    try:
+        storage.clean_leftovers(index_dir)
+    except IndexCorruptError:
+        # Only reached by --rebuild or a first build (an update refuses a damaged index):
+        # the damaged pointer is replaced by the generation this build writes.
+        (index_dir / storage.CURRENT).unlink(missing_ok=True)
+        storage.clean_leftovers(index_dir)
 
 
 def check_compatible(manifest: dict, settings: Settings, index_dir: Path) -> None:

@@ -33,7 +33,7 @@ _NOISE = [
 ]
 _BREADCRUMB_START = re.compile(r"^\d+\.\s*home$|^home\s*[>»/›|]", re.I)
 _NUMBERED = re.compile(r"^\d+\.\s+\S")
-_SENTENCE_END = re.compile(r"[.!?؟:;»”\"')\]]$")
+_SENTENCE_END = re.compile(r"[.!?؟:;»”\"')\]。！？]$")
 _LATIN = re.compile(r"[A-Za-zÀ-ɏ]")
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
@@ -104,6 +104,9 @@ def clean(raw: str, fallback_title: str = "") -> Cleaned:
     date = _find_date(lines)
     keep, removed = _filter_lines(lines)
     text = _join(keep)
+    if not text and raw.strip():
+        # The rules misfired on an unusual page: keeping noise beats losing the article.
+        keep, removed, text = lines, [], _join(lines)
     source = _find_source(raw, text, removed)
     return Cleaned(
         text=text,
@@ -174,7 +177,7 @@ def _is_header_furniture(line: str) -> bool:
     words = line.split()
     if _date_in(line) and len(_STANDALONE_DATE.sub("", _strip_dates(line))) < 8:
         return True  # a dateline such as "29 okt. 2025 09:31"
-    if len(words) <= 3 and not _SENTENCE_END.search(line):
+    if len(words) <= 3 and len(line) <= 40 and not _SENTENCE_END.search(line):
         return True  # labels such as "When", "Location", "Egypt"
     parts = [p.strip() for p in line.split(",")]
     if len(parts) >= 3 and all(0 < len(p.split()) <= 3 for p in parts) and not _SENTENCE_END.search(line):

@@ -95,26 +95,29 @@ def decode(data: bytes) -> RawText:
         raise Skip("binary file (contains NUL bytes)")
     import charset_normalizer  # only for files that are not UTF-8
 
-    match = charset_normalizer.from_bytes(data).best()
-    if match is None:
+    matches = list(charset_normalizer.from_bytes(data))
+    if not matches:
         raise Skip("undecodable: not UTF-8 and no text encoding fits")
-    if match.encoding in _LATIN_SINGLE_BYTE:
-        # Short Western text fits several Latin code pages equally well; windows-1252 is by
-        # far the most common on the web (browsers treat Latin-1 as 1252 too).
+    # Among equally clean readings prefer a Windows code page: web text is rarely Mac-encoded.
+    tied = [m for m in matches if m.chaos <= matches[0].chaos + 0.01]
+    match = next((m for m in tied if m.encoding.startswith("cp125")), matches[0])
+    text = str(match)
+    if _only_latin_letters(text):
+        # Western text fits many Latin code pages equally well (cp1250, cp775, ...) and the
+        # detector cannot tell them apart; windows-1252 is by far the most common on the web
+        # (browsers read Latin-1 as 1252 too). Cyrillic, Greek, ... guesses are kept.
         try:
             text = data.decode("cp1252")
             _refuse_binary(text)
             return RawText(text, "cp1252")
         except UnicodeDecodeError:
             pass
-    text = str(match)
     _refuse_binary(text)
     return RawText(text, match.encoding)
 
 
-_LATIN_SINGLE_BYTE = {"cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_2", "iso8859_3", "iso8859_4",
-                      "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16",
-                      "mac_latin2", "mac_roman", "mac_iceland", "mac_turkish"}
+def _only_latin_letters(text: str) -> bool:
+    return all(ord(ch) < 0x250 or 0x1E00 <= ord(ch) <= 0x1EFF for ch in text if ch.isalpha())
 
 
 def _strict(data: bytes, encoding: str) -> str:
