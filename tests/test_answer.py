@@ -7,7 +7,7 @@ import pytest
 import qa
 from qa.answer import ask, retrieval_query
 
-from conftest import DATA, PAKISTAN, TURKEY_AR, TURKEY_EN
+from corpus import DATA, PAKISTAN, TURKEY_AR, TURKEY_EN
 
 QUESTIONS = [json.loads(line) for line in (DATA / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
 

@@ -7,7 +7,7 @@ import pytest
 import qa
 from qa.build import _title_prefix
 
-from conftest import PAKISTAN, RUSSIA, SEEDS, TURKEY_AR, TURKEY_EN, TURKEY_MEETING
+from corpus import PAKISTAN, RUSSIA, SEEDS, TURKEY_AR, TURKEY_EN, TURKEY_MEETING
 
 
 def all_chunks(index_dir):

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, SEEDS, TURKEY_EN
+from corpus import ROOT, SEEDS, TURKEY_EN
 
 
 def qa_cli(*args, cwd=ROOT):

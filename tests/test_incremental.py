@@ -6,7 +6,7 @@ import pytest
 import qa
 from qa.embedder import resolve_model
 
-from conftest import RUSSIA, SEEDS, TURKEY_EN
+from corpus import RUSSIA, SEEDS, TURKEY_EN
 
 NEW_ARTICLE = """Egypt and Greece hold joint naval exercise Medusa
 

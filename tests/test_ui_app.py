@@ -17,7 +17,7 @@ from qa.answer import ask
 from ui import app as ui_app
 from ui import render, uploads
 
-from conftest import PAKISTAN, ROOT, SEEDS, TURKEY_EN
+from corpus import PAKISTAN, ROOT, SEEDS, TURKEY_EN
 
 ZANZIBAR = ("Zanzibar spice festival draws record crowds\n"
             "The Zanzibar spice festival in Stone Town drew forty thousand visitors this year.\n"

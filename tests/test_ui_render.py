@@ -10,7 +10,7 @@ import qa
 from qa.answer import ask
 from ui import render
 
-from conftest import PAKISTAN, TURKEY_AR, TURKEY_EN
+from corpus import PAKISTAN, TURKEY_AR, TURKEY_EN
 
 HOSTILE = ('Markets rallied <script>alert(1)</script> and <img src=x onerror=alert(2)> then '
            '<img src="http://example.com/x.png"> ![x](http://example.com/y.png) [click](javascript:alert(3)) '
