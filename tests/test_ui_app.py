@@ -10,7 +10,7 @@ import sys
 import gradio as gr
 import pytest
 from gradio_client import Client
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import AppError, AuthenticationError
 
 import qa
 from qa.answer import ask
@@ -102,6 +102,19 @@ def test_unanswerable_question_abstains_through_the_api(client):
     result = client.predict("Who won the 2022 football World Cup?", api_name="/ask")
     assert not result["answered"] and result["text"] == "The articles do not answer this question."
     assert result["citations"] == []
+
+
+def test_password_protected_app_needs_the_password(index):
+    app = ui_app.create_app(index, source_dir=SEEDS)
+    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+               auth=ui_app.parse_auth("ann:s3cret"), **ui_app.launch_options())
+    try:
+        with pytest.raises(AuthenticationError):
+            Client(app.local_url, verbose=False).predict("Egypt", api_name="/ask")
+        client = Client(app.local_url, auth=("ann", "s3cret"), verbose=False)
+        assert client.predict("What has Egypt co-produced with Türkiye?", api_name="/ask")["answered"]
+    finally:
+        app.close()
 
 
 # -- uploads ---------------------------------------------------------------------------------
@@ -201,6 +214,13 @@ def test_parse_auth(value, expected):
 def test_bad_auth_is_refused(value):
     with pytest.raises(qa.QAError, match="user:password"):
         ui_app.parse_auth(value)
+
+
+def test_binding_beyond_this_machine_warns():
+    assert ui_app.host_warning("127.0.0.1", False) is None
+    assert "add --auth" in ui_app.host_warning("0.0.0.0", False)
+    assert "reachable from other machines" in ui_app.host_warning("0.0.0.0", True)
+    assert "add --auth" not in ui_app.host_warning("0.0.0.0", True)
 
 
 def test_serve_with_bad_auth_exits_with_one_line(tmp_path):

@@ -35,6 +35,16 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # thread), so on a 2-core machine more parallel requests only slow every one of them down;
 # the rest wait in Gradio's queue instead of piling up threads.
 CONCURRENCY = 2
+# After an answer arrives, scroll the chat to the start of the new question rather than the end
+# of its sources (the chatbot's own autoscroll would show the last source card, not the answer).
+SCROLL_TO_LATEST = """() => setTimeout(() => {
+  const asked = document.querySelectorAll('#qa-chat .qa-question');
+  const last = asked[asked.length - 1];
+  let box = last && last.parentElement;
+  while (box && !(box.scrollHeight > box.clientHeight && /auto|scroll/.test(getComputedStyle(box).overflowY)))
+    box = box.parentElement;
+  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+}, 250)"""
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,7 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
-                    label="Conversation", elem_id="qa-chat", height=640,
+                    label="Conversation", elem_id="qa-chat", height=640, autoscroll=False,
                     # Messages are HTML built by ui/render.py with every piece of text escaped;
                     # no Markdown or LaTeX pass may turn article text back into markup.
                     render_markdown=False, sanitize_html=True, latex_delimiters=[],
@@ -126,9 +136,11 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
         chat_inputs = [question, conversation, k, mode, lang, date_from, date_to]
         chat_outputs = [question, chatbot, conversation, hint]
         gr.on([question.submit, ask_button.click], respond, chat_inputs, chat_outputs,
-              api_visibility="private", show_progress="minimal")
+              api_visibility="private", show_progress="minimal") \
+            .then(None, js=SCROLL_TO_LATEST, api_visibility="private")
         example_list.click(lambda sample: sample[0], example_list, question, api_visibility="private") \
-            .then(respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="minimal")
+            .then(respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="minimal") \
+            .then(None, js=SCROLL_TO_LATEST, api_visibility="private")
         new_chat.click(lambda: ([], Conversation(), ""), None, [chatbot, conversation, hint],
                        api_visibility="private")
         chatbot.clear(lambda: Conversation(), None, conversation, api_visibility="private")
@@ -196,6 +208,14 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def host_warning(host: str, has_auth: bool) -> str | None:
+    """What to say when the app listens beyond this machine."""
+    if host in LOCAL_HOSTS:
+        return None
+    return (f"qa: warning: listening on {host} makes the app reachable from other machines"
+            + ("" if has_auth else "; anyone who can reach it can ask and upload (add --auth user:password)"))
+
+
 class TerminalProgress:
     """Build progress as plain lines on stdout, at most about one per second per stage."""
 
@@ -236,10 +256,9 @@ def serve(index: str | Path = "index", source: str | Path = "seeds", host: str =
           auth: str | None = None) -> int:
     """`qa serve`: build on first start, load the model once, serve until interrupted."""
     credentials = parse_auth(auth or os.environ.get("QA_AUTH"))
-    if host not in LOCAL_HOSTS:
-        print(f"qa: warning: listening on {host} makes the app reachable from other machines"
-              + ("" if credentials else "; anyone who can reach it can ask and upload (add --auth user:password)"),
-              file=sys.stderr, flush=True)
+    warning = host_warning(host, credentials is not None)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     opened = open_or_build(index, source)
     print(f"qa: model ready in {warm_up(opened):.1f}s; {opened.info()['articles']} articles", flush=True)
     app = create_app(opened, source_dir=source)

@@ -27,6 +27,7 @@ CONTEXT_CHARS = 3_000
 EMPTY_HINT = ("Type a question about the articles first, for example: "
               "“What has Egypt co-produced with Türkiye?”")
 NOT_ANSWERING = "not answering the question"
+MAX_RELATED = 3  # closest passages shown with an abstention: enough to see what is there
 
 ArticleText = Callable[[str], "str | None"]  # doc_id -> cleaned article text, None if gone
 
@@ -123,7 +124,7 @@ def render_answer(answer: Answer, turn: int, article_text: ArticleText | None = 
 
 def _render_abstention(answer: Answer, turn: int, article_text: ArticleText | None) -> str:
     cards = "".join(render_passage(p, n, turn, [], article_text, related=True)
-                    for n, p in enumerate(answer.related, 1))
+                    for n, p in enumerate(answer.related[:MAX_RELATED], 1))
     nearby = (f'<p class="qa-sources-label" dir="ltr">Closest passages found, {NOT_ANSWERING}:</p>'
               f'<ol class="qa-sources qa-related">{cards}</ol>') if cards else \
         '<p class="qa-sources-label" dir="ltr">No passage came close.</p>'
@@ -229,12 +230,13 @@ CSS = """
 .qa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .45em .7em;
              margin: .35em 0 !important; background: var(--background-fill-primary); }
 .qa-source:target { outline: 2px solid var(--color-accent); }
-.qa-related-source { border-style: dashed; opacity: .9; }
+.qa-related-source { border-style: dashed; }
+.qa-related-source .qa-passage { max-height: 8em; overflow: auto; }
 .qa-meta { font-size: .8em; display: flex; flex-wrap: wrap; gap: .15em .6em; align-items: baseline; }
 .qa-num { font-weight: 700; }
 .qa-title { font-weight: 600; }
 .qa-doc-id { font-size: .95em; }
-.qa-flag { color: #b45309; font-weight: 600; text-transform: uppercase; font-size: .9em; }
+.qa-flag { color: #92400e; background: #fef3c7; border-radius: 4px; padding: 0 .4em; font-weight: 600; }
 .qa-passage { margin: .35em 0 .2em 0 !important; padding: 0 0 0 .6em !important; border: 0 !important;
               border-inline-start: 3px solid var(--border-color-accent) !important; font-size: .92em; }
 .qa-passage[dir="rtl"], .qa-article[dir="rtl"] { text-align: right; }
