@@ -69,7 +69,7 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
     if best < ABSTAIN_BELOW:
         return _abstain(question, lang, passages)
     chosen = _select(scored)
-    return _compose(question, index, chosen, passages, duplicates)
+    return _compose(question, index, chosen, passages, duplicates, where)
 
 
 def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
@@ -107,7 +107,7 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
             continue
         for s, e in sentences(p.text):
             text = p.text[s:e]
-            if len(text) < 20 or len(text.split()) < 4:
+            if len(text) < 20 or len(text.split()) < 4 or _is_heading(text, p):
                 continue  # fragments and headings do not answer anything on their own
             candidates.append(_Candidate(p, s, e, terms=frozenset(tokenize(text))))
     if not candidates:
@@ -126,6 +126,14 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     for c, score in zip(candidates, scores):
         c.score = float(score)
     return sorted(candidates, key=lambda c: -c.score)
+
+
+_END = re.compile(r"[.!?؟。”\"'»)]$")
+
+
+def _is_heading(text: str, passage: Passage) -> bool:
+    """A title or section heading: short and without a sentence end, or the article title."""
+    return text == passage.title or (not _END.search(text) and len(text.split()) < 12)
 
 
 def _select(scored: list[_Candidate]) -> list[tuple[_Candidate, list[_Candidate]]]:
@@ -154,7 +162,7 @@ def _same_fact(a: _Candidate, b: _Candidate) -> bool:
     return len(a.terms & b.terms) / len(a.terms | b.terms) >= REPEAT_JACCARD
 
 
-def _compose(question, index, chosen, passages, duplicates) -> Answer:
+def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
     # Readable order: by the rank of the passage, then by position within it.
     rank = {p.chunk_id: i for i, p in enumerate(passages)}
     chosen.sort(key=lambda pair: (rank.get(pair[0].passage.chunk_id, 99), pair[0].start))
@@ -169,7 +177,7 @@ def _compose(question, index, chosen, passages, duplicates) -> Answer:
 
     parts, sentence_list = [], []
     for main, twins in chosen:
-        support = [main] + twins + _corroboration(index, main, duplicates, passages, twins)
+        support = [main] + twins + _corroboration(index, main, duplicates, twins, where)
         numbers = []
         for c in support:
             n = cite(c.passage)
@@ -185,7 +193,7 @@ def _compose(question, index, chosen, passages, duplicates) -> Answer:
                   related=related, sentences=sentence_list)
 
 
-def _corroboration(index, main: _Candidate, duplicates, passages, twins) -> list[_Candidate]:
+def _corroboration(index, main: _Candidate, duplicates, twins, where) -> list[_Candidate]:
     """Sentences elsewhere that state the same fact: in near-duplicate passages of other
     articles, or in another language when the sentences share rare transliterated names."""
     found = []
@@ -199,7 +207,7 @@ def _corroboration(index, main: _Candidate, duplicates, passages, twins) -> list
                 found.append(c)
                 seen_docs.add(p.doc_id)
                 break
-    for passage, (s, e) in corroborating_terms(index, main.text, exclude_docs=seen_docs):
+    for passage, (s, e) in corroborating_terms(index, main.text, exclude_docs=seen_docs, where=where):
         found.append(_Candidate(passage, s, e))
         seen_docs.add(passage.doc_id)
     return found

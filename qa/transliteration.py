@@ -90,9 +90,12 @@ def _vocab_by_skeleton(snap) -> dict[str, dict[str, set[str]]]:
     return cached
 
 
-def corroborating_terms(index, sentence: str, exclude_docs: set[str], limit: int = 2):
-    """[(passage, (start, end))]: sentences in the other script that share names with `sentence`."""
+def corroborating_terms(index, sentence: str, exclude_docs: set[str], limit: int = 2, where: dict | None = None):
+    """[(passage, (start, end))]: sentences in the other script that share names with `sentence`,
+    among the articles that `where` admits."""
     snap = index._snapshot
+    allowed = index._allowed_rows(snap, where)
+    allowed = set(allowed.tolist()) if allowed is not None else None
     names = _names(sentence)
     if not names:
         return []
@@ -104,7 +107,7 @@ def corroborating_terms(index, sentence: str, exclude_docs: set[str], limit: int
     scores = snap.lexical.scores(sorted({t for sk in wanted for t in vocab[sk]}))
     out = []
     for row in np.argsort(-scores)[:10]:
-        if scores[row] <= 0 or snap.doc_of[row] in exclude_docs:
+        if scores[row] <= 0 or snap.doc_of[row] in exclude_docs or (allowed is not None and int(row) not in allowed):
             continue
         text = snap.texts[row]
         best = None

@@ -123,3 +123,13 @@ def test_no_passage_is_returned_twice(index):
                 if a is not b and a.doc_id == b.doc_id:
                     overlap = min(a.end, b.end) - max(a.start, b.start)
                     assert overlap <= 0.5 * min(a.end - a.start, b.end - b.start)
+
+
+def test_filters_apply_to_corroboration_too(index):
+    answer = ask("What has Egypt co-produced with Türkiye?", index, where={"lang": "en"})
+    assert answer.answered and all(p.lang == "en" for p in answer.citations)
+
+
+def test_headings_are_not_quoted_as_answers(index):
+    answer = ask("Egypt Pakistan defence cooperation areas", index)
+    assert all(s.rstrip()[-1] in ".!?؟”\"'»)" for s, _ in answer.sentences), answer.sentences
