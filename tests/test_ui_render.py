@@ -98,7 +98,7 @@ def test_cited_sentence_is_highlighted_in_its_passage():
 def test_highlight_marks_every_span_and_escapes_between():
     text = "a <b> c <d> e"
     assert render.highlight(text, render.cited_spans(text, ["<b>", "<d>"])) == \
-        'a <mark class="qa-hl">&lt;b&gt;</mark> c <mark class="qa-hl">&lt;d&gt;</mark> e'
+        'a <mark class="qa-hl">&#60;b&#62;</mark> c <mark class="qa-hl">&#60;d&#62;</mark> e'
 
 
 def test_overlapping_sentences_merge_into_one_mark():
@@ -192,7 +192,7 @@ def test_no_context_when_the_article_changed_since_the_answer():
 def test_status_and_upload_results_escape_what_they_show():
     status = render.render_status({"articles": 5, "chunks": 30, "model": "<m>", "last_build": "2025",
                                    "languages": {"en": 4, "ar": 1}})
-    assert "<m>" not in status and "&lt;m&gt;" in status and "<b>5</b> articles" in status
+    assert "<m>" not in status and "&#60;m&#62;" in status and "<b>5</b> articles" in status
     results = render.render_upload_results([(False, "<script>x</script>.txt: not added")])
     assert "<script>" not in results
 
@@ -211,3 +211,14 @@ def test_real_answer_renders_with_marks_and_rtl_arabic_source(index):
 @pytest.mark.parametrize("lang,expected", [("ar", "rtl"), ("en", "ltr"), ("und", "auto"), (None, "auto")])
 def test_lang_direction(lang, expected):
     assert render.lang_direction(lang, "") == expected
+
+
+def test_escape_round_trips_every_special_character():
+    """Escaping happens in one pass: no entity is escaped twice (an apostrophe once showed as &#x27;)."""
+    import html as stdlib_html
+
+    from ui.render import escape
+
+    text = "O'Neil said \"<b>5 & 6</b>\" [x](y) ![i](http://e/p.png) #tag *bold* `code` $x$ @me {a}|b~c"
+    assert stdlib_html.unescape(escape(text).replace("<br>", "\n")) == text
+    assert "<" not in escape(text).replace("<br>", "")

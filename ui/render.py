@@ -15,9 +15,11 @@ from typing import Callable
 
 from qa.types import Answer, Passage
 
-# Characters Markdown (and the chatbot's LaTeX pass) give meaning to. As numeric entities they
-# display the same but no parser reads them as syntax; `:` and `@` also stop URL autolinking.
-_MARKDOWN_ACTIVE = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[]()!#|~:$@{}"})
+# Characters HTML and Markdown (and the chatbot's LaTeX pass) give meaning to. As numeric
+# entities they display the same but no parser reads them as syntax; `:` and `@` also stop URL
+# autolinking. One table, applied once: escaping in two passes would escape the first pass's
+# entities ("'" -> "&#x27;" -> "&&#35;x27;", shown as "&#x27;").
+_INERT = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]()!#|~:$@{}"})
 RTL_LANGS = {"ar", "fa", "he", "ur", "ps", "yi"}
 LANG_NAMES = {"en": "English", "ar": "Arabic", "und": "unknown language"}
 # Articles up to this size are shown whole under a source; longer ones as a window around the
@@ -34,7 +36,7 @@ ArticleText = Callable[[str], "str | None"]  # doc_id -> cleaned article text, N
 
 def escape(text: str) -> str:
     """Text as inert HTML: markup and Markdown both shown literally; line breaks kept."""
-    escaped = html.escape(text, quote=True).translate(_MARKDOWN_ACTIVE)
+    escaped = text.translate(_INERT)
     return escaped.replace("\r\n", "\n").replace("\n", "<br>")
 
 

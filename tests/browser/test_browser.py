@@ -4,30 +4,11 @@
 Every page records the dialogs it opens and the requests it sends to hosts other than this
 machine; both must stay empty. Screenshots go to test-output/screenshots/.
 """
-from __future__ import annotations
-
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlparse
-
 import pytest
 
-from corpus import PAKISTAN, ROOT, SEEDS
+from corpus import PAKISTAN
+from pages import ANSWER_TIMEOUT, CHROMIUM, SCREENSHOTS, direction
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOTS = ROOT / "test-output" / "screenshots"
-START_TIMEOUT = 600  # first start builds the index and loads the model; CI machines are slow
-ANSWER_TIMEOUT = 120_000  # ms
-LOCAL = {"127.0.0.1", "localhost", "::1", "[::1]"}
 HOSTILE = ("Zanzibar spice festival draws record crowds\n"
            "The Zanzibar spice festival in Stone Town drew forty thousand visitors, organisers said "
            "<script>alert(1)</script> on Sunday.\n"
@@ -39,114 +20,6 @@ HOSTILE = ("Zanzibar spice festival draws record crowds\n"
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: browser tests need "
                                 "Debian's chromium package (scripts/install.sh --test installs it)")
 
-
-@dataclass
-class Server:
-    url: str
-    source: Path
-    index: Path
-    log: Path
-
-
-@dataclass
-class Session:
-    """One browser tab on the app, with what it did that it must not do."""
-
-    page: object
-    dialogs: list = field(default_factory=list)
-    outside_requests: list = field(default_factory=list)
-
-    def ask(self, question: str):
-        """Type a question, send it, and return the locator of the answer it gets."""
-        answers = self.page.locator(".qa-answer")
-        before = answers.count()
-        self.page.locator("#qa-question textarea").fill(question)
-        self.page.locator("#qa-ask").click()
-        self.page.wait_for_function(f"document.querySelectorAll('.qa-answer').length > {before}",
-                                    timeout=ANSWER_TIMEOUT)
-        return answers.nth(before)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    work = tmp_path_factory.mktemp("serve")
-    source, index_dir, log = work / "articles", work / "index", work / "serve.log"
-    shutil.copytree(SEEDS, source)
-    port = free_port()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--index", str(index_dir), "--source", str(source),
-             "--port", str(port)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"qa serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"qa serve did not answer on {url} in {START_TIMEOUT}s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield Server(url, source, index_dir, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # A default launch uses a fresh, temporary profile.
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def session(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    tab = Session(page)
-
-    def on_dialog(dialog):
-        tab.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def on_request(request):
-        parsed = urlparse(request.url)
-        if parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in LOCAL:
-            tab.outside_requests.append(request.url)
-
-    page.on("dialog", on_dialog)
-    page.on("request", on_request)
-    page.goto(server.url)
-    page.locator("#qa-question textarea").wait_for(timeout=60_000)
-    yield tab
-    context.close()
-    assert tab.dialogs == [], "the page opened dialogs"
-    assert tab.outside_requests == [], "the page sent requests off this machine"
-
-
-def direction(locator) -> str:
-    return locator.evaluate("e => getComputedStyle(e).direction")
 
 
 def test_first_start_built_the_index(server):

@@ -1,0 +1,65 @@
+"""Browser fixtures: one `qa serve` subprocess per session (it builds its index on first start
+from a temporary copy of the seeds) and one Chromium; each test gets a fresh tab."""
+from __future__ import annotations
+
+import shutil
+import sys
+from urllib.parse import urlparse
+
+import pytest
+
+from corpus import ROOT, SEEDS
+from pages import CHROMIUM, CHROMIUM_ARGS, LOCAL, START_TIMEOUT, Server, Session
+
+sys.path.insert(0, str(ROOT / "bench"))
+from serving import running_server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    work = tmp_path_factory.mktemp("serve")
+    source, index_dir, log = work / "articles", work / "index", work / "serve.log"
+    shutil.copytree(SEEDS, source)
+    try:
+        with running_server(index_dir, source, log, timeout=START_TIMEOUT) as url:
+            yield Server(url, source, index_dir, log)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # A default launch uses a fresh, temporary profile.
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def session(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    tab = Session(page)
+
+    def on_dialog(dialog):
+        tab.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def on_request(request):
+        parsed = urlparse(request.url)
+        if parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in LOCAL:
+            tab.outside_requests.append(request.url)
+
+    page.on("dialog", on_dialog)
+    page.on("request", on_request)
+    page.goto(server.url)
+    page.locator("#qa-question textarea").wait_for(timeout=60_000)
+    yield tab
+    context.close()
+    assert tab.dialogs == [], "the page opened dialogs"
+    assert tab.outside_requests == [], "the page sent requests off this machine"
+
+

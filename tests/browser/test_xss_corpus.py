@@ -1,0 +1,69 @@
+"""A corpus of XSS payloads inside articles (plain text and Markdown), added through the upload
+control: every payload must show as inert text. No dialog, no navigation, no request leaving
+this machine, and each payload readable literally in the article view."""
+import pytest
+
+from pages import ANSWER_TIMEOUT, CHROMIUM
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing")
+
+PAYLOADS = [
+    "<script>alert('xss-1')</script>",
+    "<img src=x onerror=\"alert('xss-2')\">",
+    "<svg onload=alert('xss-3')>",
+    "<svg><script>alert('xss-4')</script></svg>",
+    "<iframe srcdoc=\"<script>alert('xss-5')</script>\"></iframe>",
+    "<iframe src=\"javascript:alert('xss-6')\"></iframe>",
+    "<a href=\"javascript:alert('xss-7')\">open</a>",
+    "[open](javascript:alert('xss-8'))",
+    "![tracker](http://evil.example/pixel.png)",
+    "[more](http://evil.example/page)",
+    "<body onload=alert('xss-9')>",
+    "<details open ontoggle=alert('xss-10')>",
+    "<input autofocus onfocus=alert('xss-11')>",
+    "<object data=\"javascript:alert('xss-12')\"></object>",
+    "<embed src=\"http://evil.example/x.swf\">",
+    "<link rel=stylesheet href=\"http://evil.example/x.css\">",
+    "<style>@import 'http://evil.example/x.css';</style>",
+    "<meta http-equiv=\"refresh\" content=\"0;url=http://evil.example/\">",
+    "<base href=\"http://evil.example/\">",
+    "\"><script>alert('xss-13')</script>",
+    "<video><source onerror=\"alert('xss-14')\"></video>",
+    "<math><mi xlink:href=\"javascript:alert('xss-15')\">x</mi></math>",
+    "<form action=\"http://evil.example/\"><button>go</button></form>",
+    "<a href=\"data:text/html,<script>alert('xss-16')</script>\">data</a>",
+]
+
+
+def article(kind: str) -> str:
+    lines = [f"Kilimanjaro coffee growers report a record harvest ({kind} edition)", ""]
+    for n, payload in enumerate(PAYLOADS, 1):
+        lines.append(f"Kilimanjaro coffee growers in cooperative {n} said {payload} the harvest rose sharply.")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("suffix", ["txt", "md"])
+def test_xss_payloads_in_articles_are_inert(session, tmp_path, suffix):
+    page = session.page
+    start_url = page.url
+    path = tmp_path / f"kilimanjaro_coffee_{suffix}.{suffix}"
+    path.write_text(article(suffix), encoding="utf-8")
+    page.locator("#qa-upload input[type=file]").set_input_files(str(path))
+    page.locator("#qa-upload-result").filter(has_text=f"added as uploads/{path.name}").wait_for(timeout=ANSWER_TIMEOUT)
+
+    answer = session.ask(f"What did Kilimanjaro coffee growers report in the {suffix} edition?")
+    card = answer.locator(".qa-source, .qa-related-source").filter(has_text=f"uploads/{path.name}").first
+    card.wait_for()
+    card.locator("summary").click()
+    page.wait_for_timeout(1000)  # time for anything that would run, load or navigate to do so
+    shown = card.locator(".qa-article").inner_text()
+    literal = [p for p in PAYLOADS if p in shown]
+    executed = len(session.dialogs)
+    print(f"XSS payloads ({suffix}): executed {executed}/{len(PAYLOADS)}, shown literally {len(literal)}/{len(PAYLOADS)}, "
+          f"outside requests {len(session.outside_requests)}")
+    assert literal == PAYLOADS
+    assert page.url.split("#")[0] == start_url.split("#")[0], "the page navigated"
+    dangerous = "iframe, object, embed, svg, math, video, form, input, base, meta[http-equiv], link[href*='evil'], " \
+                "a[href^='javascript'], a[href^='data'], img[src*='evil'], [onerror], [onload], [onfocus], [ontoggle]"
+    assert page.locator(f".qa-answer :is({dangerous})").count() == 0
+    # session fixture asserts: no dialogs, no requests off this machine
