@@ -1,5 +1,9 @@
 """The embedding model, loaded on first use. Documents and queries go through separate calls
-(`encode_document` / `encode_query`) so models with query/document prompts (e5, bge) work."""
+(`encode_document` / `encode_query`) so models with query/document prompts (e5, bge) work.
+
+QA_EMBED_BACKEND=onnx-int8 runs the same weights through ONNX Runtime, int8-quantised
+(exported once, offline, into QA_ONNX_CACHE or ~/.cache/qa/onnx; needs `pip install
+onnxruntime onnx`). See docs/BENCHMARKS.md for its speed and recall against torch."""
 from __future__ import annotations
 
 import os
@@ -55,6 +59,12 @@ class Embedder:
             self.model.get_sentence_embedding_dimension  # renamed in sentence-transformers 5.x
         self.dimension = int(get_dimension())
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads
+        self.backend = os.environ.get("QA_EMBED_BACKEND", "torch") or "torch"
+        if self.backend not in BACKENDS:
+            from .errors import SettingsError
+
+            raise SettingsError(f"unknown QA_EMBED_BACKEND {self.backend!r}; valid: {', '.join(BACKENDS)}")
+        self._onnx = _OnnxInt8(self.model, resolve_model(model)) if self.backend == "onnx-int8" else None
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of `text`, without the special tokens the model adds."""
@@ -66,6 +76,8 @@ class Embedder:
     def documents(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
+        if self._onnx:
+            return self._onnx.encode(texts, "document", batch_size)
         # encode_document sorts by length before batching, so padding stays small.
         with self._lock:
             _use_threads(len(texts))
@@ -75,10 +87,104 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype="float32")
 
     def queries(self, texts: list[str]) -> np.ndarray:
+        if self._onnx:
+            return self._onnx.encode(texts, "query", 64)
         with self._lock:
             _use_threads(len(texts))
             vectors = self.model.encode_query(texts, normalize_embeddings=True, convert_to_numpy=True)
         return np.ascontiguousarray(vectors, dtype="float32")
+
+
+BACKENDS = ("torch", "onnx-int8")
+
+
+class _OnnxInt8:
+    """The model's transformer exported to ONNX, its MatMul weights quantised to int8 per
+    channel (per-tensor int8 moved vectors to cosine 0.95 of torch's; per channel keeps
+    0.995), then mean pooling and normalisation in numpy. Only mean-pooled models qualify."""
+
+    def __init__(self, st_model, source: str):
+        import onnxruntime as ort
+
+        pooling = getattr(st_model[1], "pooling_mode", None) or \
+            getattr(st_model[1], "get_pooling_mode_str", lambda: None)()
+        if len(st_model) < 2 or type(st_model[1]).__name__ != "Pooling" or pooling != "mean":
+            from .errors import SettingsError
+
+            raise SettingsError("QA_EMBED_BACKEND=onnx-int8 supports mean-pooled models only; "
+                                "use QA_EMBED_BACKEND=torch for this one")
+        self.tokenizer = st_model.tokenizer
+        self.max_tokens = int(st_model.max_seq_length)
+        self.prompts = getattr(st_model, "prompts", {}) or {}
+        path = _onnx_file(st_model, source)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 4))
+        # Spinning threads cost a query more than they save when other requests share the cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+
+    def encode(self, texts: list[str], kind: str, batch_size: int) -> np.ndarray:
+        prompt = self.prompts.get(kind) or ""
+        texts = [prompt + t for t in texts]
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # little padding per batch
+        out = np.zeros((len(texts), 0), dtype="float32")
+        for begin in range(0, len(texts), batch_size):
+            part = order[begin:begin + batch_size]
+            enc = self.tokenizer([texts[i] for i in part], padding=True, truncation=True,
+                                 max_length=self.max_tokens, return_tensors="np")
+            feed = {name: enc[name].astype("int64") for name in self.inputs}
+            hidden = self.session.run(None, feed)[0]
+            mask = enc["attention_mask"][..., None].astype("float32")
+            pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
+            if not out.shape[1]:
+                out = np.zeros((len(texts), pooled.shape[1]), dtype="float32")
+            out[part] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return np.ascontiguousarray(out, dtype="float32")
+
+
+def _onnx_file(st_model, source: str):
+    """The int8 ONNX file for this model, exported on first use (seconds) and kept."""
+    import hashlib
+    import tempfile
+    import warnings
+    from pathlib import Path
+
+    cache = Path(os.environ.get("QA_ONNX_CACHE") or Path.home() / ".cache" / "qa" / "onnx")
+    key = hashlib.sha256(os.path.abspath(source).encode() if os.path.exists(source) else source.encode())
+    target = cache / f"{Path(source).name}-{key.hexdigest()[:12]}" / "model-int8.onnx"
+    if target.is_file():
+        return target
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    transformer = st_model[0].auto_model.eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = transformer
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    sample = st_model.tokenizer(["an example", "a second, longer example"], padding=True, return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    if "token_type_ids" not in sample:
+        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shapes that the dynamic axes cover
+        plain = Path(tmp) / "model.onnx"
+        torch.onnx.export(Hidden(), tuple(sample[n] for n in names), str(plain), input_names=names,
+                          output_names=["hidden"], opset_version=17, dynamo=False,
+                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["hidden"]})
+        quantized = Path(tmp) / "model-int8.onnx"
+        quantize_dynamic(str(plain), str(quantized), weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul"], per_channel=True)
+        os.replace(quantized, target)  # atomic: a concurrent reader sees no half-written file
+    return target
 
 
 _cache_lock = threading.Lock()
