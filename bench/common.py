@@ -1,0 +1,161 @@
+"""What the benchmarks share: the data sets, paragraphs written as articles, the machine.
+
+The data never enters the project: the scripts read the gzipped SQuAD-format files from a
+folder given on the command line (default ../shared/bench/data next to the repository).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+FILES = {
+    "squad": "squad-dev-v1.1.json.gz",
+    "xquad-en": "xquad.en.json.gz",
+    "xquad-ar": "xquad.ar.json.gz",
+    "arcd-test": "arcd-test.json.gz",
+}
+WHERE_TO_GET = """the benchmark data is missing: expected {path}
+Get the files (gzipped SQuAD-format JSON) and pass their folder with --data:
+  squad-dev-v1.1.json.gz  SQuAD v1.1 dev   https://rajpurkar.github.io/SQuAD-explorer/ (dev-v1.1.json)
+  xquad.en.json.gz, xquad.ar.json.gz       https://github.com/google-deepmind/xquad
+  arcd-test.json.gz       ARCD test split  https://github.com/husseinmozannar/SOQAL (data/arcd-test.json)
+then gzip each file (gzip -9 -n). Provenance notes: SOURCES.md in the shared data folder."""
+
+
+@dataclass
+class Question:
+    qid: str
+    text: str
+    gold: str  # doc id of the paragraph that answers it
+    answers: list[str]
+
+
+@dataclass
+class Task:
+    """A corpus of paragraphs (doc id -> text) and the questions asked against it."""
+    name: str
+    corpus: str  # which data set the paragraphs come from; tasks sharing it share an index
+    paragraphs: dict[str, str]
+    questions: list[Question] = field(default_factory=list)
+
+
+def data_file(data: Path, key: str) -> Path:
+    path = Path(data) / FILES[key]
+    if not path.is_file():
+        sys.exit(WHERE_TO_GET.format(path=path))
+    return path
+
+
+def read_squad(path: Path) -> list[tuple[str, list[dict]]]:
+    """[(paragraph text, its questions)] in file order."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        data = json.load(f)["data"]
+    return [(p["context"], p["qas"]) for article in data for p in article["paragraphs"]]
+
+
+def _task(name: str, corpus: str, paragraphs: list[tuple[str, list[dict]]],
+          questions_from: list[tuple[str, list[dict]]] | None = None) -> Task:
+    # Doc ids follow the first occurrence of each distinct paragraph text (ARCD repeats some).
+    ids: dict[str, str] = {}
+    for text, _ in paragraphs:
+        ids.setdefault(text, f"p{len(ids):05d}.txt")
+    task = Task(name, corpus, {doc: text for text, doc in ids.items()})
+    asked = questions_from or paragraphs
+    for (text, _), (_, qas) in zip(paragraphs, asked):
+        for q in qas:
+            task.questions.append(Question(q["id"], q["question"], ids[text],
+                                           sorted({a["text"] for a in q["answers"]})))
+    return task
+
+
+def load_tasks(data: Path, names: list[str], limit: int | None = None) -> list[Task]:
+    """The tasks named, each cut to its first `limit` paragraphs (and their questions) if given."""
+    cut = (lambda rows: rows[:limit]) if limit else (lambda rows: rows)
+    tasks = []
+    for name in names:
+        if name == "squad":
+            tasks.append(_task(name, "squad", cut(read_squad(data_file(data, "squad")))))
+        elif name == "xquad-en":
+            tasks.append(_task(name, "xquad-en", cut(read_squad(data_file(data, "xquad-en")))))
+        elif name == "xquad-ar":
+            tasks.append(_task(name, "xquad-ar", cut(read_squad(data_file(data, "xquad-ar")))))
+        elif name == "xquad-en-ar":  # English questions, Arabic paragraphs (the files are aligned)
+            tasks.append(_task(name, "xquad-ar", cut(read_squad(data_file(data, "xquad-ar"))),
+                               cut(read_squad(data_file(data, "xquad-en")))))
+        elif name == "arcd-test":
+            tasks.append(_task(name, "arcd-test", cut(read_squad(data_file(data, "arcd-test")))))
+        else:
+            raise SystemExit(f"unknown task {name!r}; valid: squad, xquad-en, xquad-ar, xquad-en-ar, arcd-test")
+    return tasks
+
+
+def tuning_ids(data: Path) -> set[str]:
+    """Question ids held out for tuning the fusion: the 1,190 SQuAD dev questions that XQuAD
+    reuses. SQuAD results are reported on the other 9,380 as well as on all 10,570."""
+    return {q["id"] for _, qas in read_squad(data_file(data, "xquad-en")) for q in qas}
+
+
+def write_articles(task: Task, folder: Path) -> Path:
+    """Each paragraph as a .txt article (only the paragraph: no Wikipedia title)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for doc_id, text in task.paragraphs.items():
+        path = folder / doc_id
+        if not path.exists() or path.read_text(encoding="utf-8") != text + "\n":
+            path.write_text(text + "\n", encoding="utf-8")
+    return folder
+
+
+def doc_ranking(passages) -> list[str]:
+    """Documents in the order of their first passage."""
+    seen: dict[str, None] = {}
+    for p in passages:
+        seen.setdefault(p.doc_id, None)
+    return list(seen)
+
+
+def machine() -> dict:
+    import numpy
+    import torch
+
+    info = {"python": platform.python_version(), "platform": platform.platform(),
+            "cpu": _cpu_name(), "cores": os.cpu_count(), "memory_gb": _memory_gb(),
+            "torch": torch.__version__, "numpy": numpy.__version__}
+    for name in ("sentence_transformers", "faiss", "bm25s", "transformers"):
+        try:
+            info[name] = __import__(name).__version__
+        except (ImportError, AttributeError):
+            pass
+    return info
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
