@@ -263,7 +263,10 @@ def serve(index: str | Path = "index", source: str | Path = "seeds", host: str =
     print(f"qa: model ready in {warm_up(opened):.1f}s; {opened.info()['articles']} articles", flush=True)
     app = create_app(opened, source_dir=source)
     try:
-        app.launch(server_name=host, server_port=port, auth=credentials, **launch_options())
+        # quiet: Gradio's banner suggests share=True, which this app never uses.
+        print(f"qa: serving on http://{'127.0.0.1' if host in LOCAL_HOSTS else host}:{port}/ (Ctrl+C to stop)",
+              flush=True)
+        app.launch(server_name=host, server_port=port, auth=credentials, quiet=True, **launch_options())
     except OSError as exc:
         print(f"qa: error: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
         return 1
