@@ -187,13 +187,13 @@ def builds(work: Path, systems: list[str], rounds: int, log) -> dict:
     return summary
 
 
-def searches(work: Path, systems: list[str], questions: list[str], log) -> dict:
+def searches(work: Path, systems: list[str], questions: list[str], log, index: Path | None = None) -> dict:
     """Interleaved single-query latency; each system encodes its own query."""
     import qa
     from qa.answer import ask
 
     os.environ["HF_HUB_OFFLINE"] = "1"
-    ours = qa.load_index(work / "built-qa")
+    ours = qa.load_index(index or work / "built-qa")
     ours.embedder()
     calls = {"qa dense": lambda q: ours.search(q, k=5, mode="dense"),
              "qa hybrid": lambda q: ours.search(q, k=5, mode="hybrid"),
@@ -355,6 +355,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--full", type=Path, help="measure adding one article on this folder's articles/ + index/ "
                    "(e.g. the squad folder bench/retrieval.py --work leaves) instead of this run's index")
     p.add_argument("--out", type=Path, default=common.RESULTS / "speed.json")
+    p.add_argument("--latency-only", action="store_true",
+                   help="only qa's search and answer latency, on the index in --full (no builds, no peers)")
     p.add_argument("--child-build", help=argparse.SUPPRESS)
     p.add_argument("--child-quality", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--target", type=Path, help=argparse.SUPPRESS)
@@ -366,6 +368,19 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(child_quality(args.child_quality, json.loads((args.work / "sample.json").read_text()))))
         return {}
     started = time.perf_counter()
+    if args.latency_only:
+        if not args.full:
+            raise SystemExit("--latency-only needs --full FOLDER (with articles/ and index/)")
+        task = common.load_tasks(args.data, ["squad"], args.limit)[0]
+        picked = np.random.default_rng(0).choice(len(task.questions), size=min(args.queries, len(task.questions)),
+                                                 replace=False)
+        report = {"machine": common.machine(), "index": str(args.full / "index"), "queries": len(picked),
+                  "search": searches(args.full, [], [task.questions[i].text for i in sorted(picked)], print,
+                                     index=args.full / "index")}
+        report["total_s"] = round(time.perf_counter() - started, 1)
+        common.write_json(args.out, report)
+        print(f"wrote {args.out}")
+        return report
     if args.work:
         args.work.mkdir(parents=True, exist_ok=True)
         report = run(args.data, args.work, args.limit, args.rounds, args.queries, args.systems, args.full)
