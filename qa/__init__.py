@@ -6,13 +6,25 @@
     index.search("Bayraktar drones", k=5)
     print(qa.ask("What has Egypt co-produced with Türkiye?", index))
 """
-from .answer import ask
-from .build import build_index
+from importlib import import_module
+
 from .errors import (BuildLockedError, EmptyQueryError, FilterError, IndexCorruptError, IndexMismatchError,
                      IndexNotFoundError, QAError, QueryTooLongError, SettingsError, SourceNotFoundError)
-from .index import Index, load_index
 from .settings import Settings
 from .types import Answer, Article, BuildReport, Passage
+
+# Loaded on first use (PEP 562): `qa --help` and the CLI's argument parsing must not pay for
+# numpy, FAISS or torch.
+_LAZY = {"ask": "answer", "build_index": "build", "load_index": "index", "Index": "index"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+
 
 __all__ = [
     "build_index", "load_index", "ask", "Index", "Settings",
