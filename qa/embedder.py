@@ -73,7 +73,7 @@ class Embedder:
     def special_tokens(self) -> int:
         return len(self.tokenizer("", add_special_tokens=True)["input_ids"])
 
-    def documents(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def documents(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
         if self._onnx:
@@ -201,7 +201,7 @@ def get_embedder(model: str) -> Embedder:
         return _load(model)
 
 
-BULK = 256  # texts per call from which a second thread pays for its synchronisation
+BULK = 64  # texts per call (two batches) from which a second thread pays for its synchronisation
 
 
 def _limit_threads() -> None:
@@ -209,16 +209,25 @@ def _limit_threads() -> None:
 
 
 def _use_threads(n_texts: int) -> None:
-    """One torch thread for small calls (queries, answer sentences), all cores for bulk
-    embedding. On two cores, intra-op threads on a small batch spin-wait against each other
-    and against concurrent requests: measured 4x slower than one thread under load
-    (bench/README). QA_TORCH_THREADS fixes the number instead."""
+    """One torch thread for small calls (queries, answer sentences); for bulk embedding, the
+    cores that are idle. On two cores, intra-op threads spin-wait against each other and
+    against whatever else runs: 200 SQuAD chunks took 8.5 s on one thread and 13.4 s on two
+    while another process held a core (docs/BENCHMARKS.md). QA_TORCH_THREADS fixes the number."""
     import torch
 
     fixed = int(os.environ.get("QA_TORCH_THREADS", "0") or 0)
-    wanted = fixed or (max(1, min(os.cpu_count() or 1, 4)) if n_texts >= BULK else 1)
+    wanted = fixed or (_idle_cores() if n_texts >= BULK else 1)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
+
+
+def _idle_cores() -> int:
+    cores = min(os.cpu_count() or 1, 4)
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # no load average on this platform
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
 
 
 def _quiet_transformers() -> None:

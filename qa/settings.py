@@ -24,10 +24,11 @@ class Settings:
     title_tokens: int = 32
     # Files above this size are skipped with a reason: bounded memory per article.
     max_file_bytes: int = 10_000_000
-    # Sentences per embedding batch: fills the two cores without a big padding cost.
-    batch_size: int = 64
-    # Above this many vectors the index switches from exact to HNSW search (see bench/scale.py).
-    approximate_above: int = 200_000
+    # Texts per embedding batch: on CPU smaller batches pad less (32 beat 64 in bench/speed.py).
+    batch_size: int = 32
+    # Above this many vectors the index switches from exact to HNSW search: exact search at
+    # 100k vectors already takes 20-32 ms p50 on two cores (bench/scale.py), HNSW under 1 ms.
+    approximate_above: int = 100_000
     # Queries longer than this are refused quickly instead of being embedded.
     max_query_chars: int = 2_000
 

@@ -86,3 +86,22 @@ def test_a_model_given_by_path_goes_through_the_generic_loader(tmp_path):
     index = qa.load_index(index_dir)
     assert index.model == path and index.manifest["model_languages"] == ["*"]
     assert index.search("Bayraktar drones at EDEX", k=1)[0].doc_id == TURKEY_EN
+
+
+def test_large_indexes_switch_to_hnsw_and_keep_recall(tmp_path):
+    """Above Settings.approximate_above the vectors go into HNSW (recorded in the manifest);
+    its top 10 agree with exact search. The threshold is lowered to exercise it on the seeds."""
+    import numpy as np
+
+    exact_dir, approx_dir = tmp_path / "exact", tmp_path / "approx"
+    qa.build_index(SEEDS, exact_dir)
+    settings = qa.Settings(approximate_above=10)
+    qa.build_index(SEEDS, approx_dir, settings=settings)
+    exact, approx = qa.load_index(exact_dir), qa.load_index(approx_dir)
+    assert exact.manifest["vector_index"] == "flat" and approx.manifest["vector_index"] == "hnsw"
+    recalls = []
+    for query in ["Bayraktar drones at EDEX", "Pakistan army chief", "Russian naval drill", "KAAN fighter jet"]:
+        want = {(p.doc_id, p.start) for p in exact.search(query, k=10, mode="dense")}
+        got = {(p.doc_id, p.start) for p in approx.search(query, k=10, mode="dense")}
+        recalls.append(len(want & got) / len(want))
+    assert np.mean(recalls) >= 0.95
