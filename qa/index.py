@@ -6,6 +6,7 @@ between queries; each query runs on one snapshot, so no answer mixes two generat
 from __future__ import annotations
 
 import copy
+import json
 import re
 import threading
 import unicodedata
@@ -51,6 +52,7 @@ class _Snapshot:
     starts: np.ndarray
     ends: np.ndarray
     texts: list[str]
+    terms_json: list[str]  # BM25 terms per chunk as stored: near-duplicate checks reuse them
     docs: dict[str, tuple]  # doc_id -> (title, lang, date, source)
     lex_rows: np.ndarray  # lexical row -> snapshot row
 
@@ -89,7 +91,8 @@ class Index:
             vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"))
             lexical = LexicalIndex.load(folder / "bm25")
             conn = store.open_db(folder / "store.sqlite", readonly=True)
-            rows = conn.execute("SELECT chunk_id, doc_id, start, end, text FROM chunks ORDER BY chunk_id").fetchall()
+            rows = conn.execute(
+                "SELECT chunk_id, doc_id, start, end, text, terms FROM chunks ORDER BY chunk_id").fetchall()
             docs = {r[0]: tuple(r[1:]) for r in conn.execute("SELECT doc_id, title, lang, date, source FROM articles")}
         except Exception as exc:  # a file that passed its checksum but is still not ours
             raise IndexCorruptError(f"cannot read the index at {self.path}: {exc}; "
@@ -105,7 +108,8 @@ class Index:
         return _Snapshot(
             name=folder.name, folder=folder, manifest=manifest, vectors=vectors, lexical=lexical, conn=conn,
             chunk_ids=chunk_ids, doc_of=[r[1] for r in rows], starts=np.array([r[2] for r in rows]),
-            ends=np.array([r[3] for r in rows]), texts=[r[4] for r in rows], docs=docs,
+            ends=np.array([r[3] for r in rows]), texts=[r[4] for r in rows], terms_json=[r[5] for r in rows],
+            docs=docs,
             lex_rows=np.arange(len(rows)))
 
     def pinned(self) -> "Index":
@@ -175,10 +179,11 @@ class Index:
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, mode: str = "hybrid", where: dict | None = None) -> list[Passage]:
         """The k best passages for `query`, best first, near-duplicates folded away."""
-        passages, _ = self.search_with_duplicates(query, k=k, mode=mode, where=where)
+        passages, _ = self.search_with_duplicates(query, k=k, mode=mode, where=where, collect_duplicates=False)
         return passages
 
-    def search_with_duplicates(self, query, k=5, mode="hybrid", where=None, query_vector=None):
+    def search_with_duplicates(self, query, k=5, mode="hybrid", where=None, query_vector=None,
+                               collect_duplicates=True):
         """As search, plus {chunk_id: [passages it duplicates]} for corroboration."""
         if mode not in MODES:
             raise FilterError(f"unknown search mode {mode!r}; valid: {', '.join(MODES)}")
@@ -189,7 +194,7 @@ class Index:
         snap = self._snapshot
         allowed = self._allowed_rows(snap, where)
         ranked = self._rank(snap, query, mode, allowed, max(CANDIDATES, 4 * k), query_vector)
-        return self._fold_duplicates(snap, ranked, k)
+        return self._fold_duplicates(snap, ranked, k, collect_duplicates)
 
     def _allowed_rows(self, snap: _Snapshot, where: dict | None) -> np.ndarray | None:
         if not where:
@@ -246,26 +251,29 @@ class Index:
         languages = snap.manifest.get("model_languages", ["*"])
         return "*" in languages or detect_language(query) in languages
 
-    def _fold_duplicates(self, snap, ranked, k):
+    def _fold_duplicates(self, snap, ranked, k, collect_duplicates=True):
+        """The first k passages that repeat no earlier one; with `collect_duplicates`, the
+        rest of the candidates are scanned for repeats of those k in other articles
+        (corroboration for answers). Plain search stops at k."""
         kept: list[int] = []
         dups: dict[int, list[int]] = {}
-        kept_terms: dict[int, set] = {}
+        terms_of: dict[int, set] = {}
+
+        def terms(row: int) -> set:
+            if row not in terms_of:
+                terms_of[row] = set(json.loads(snap.terms_json[row]))
+            return terms_of[row]
+
         for row, _ in ranked:
-            terms = set(tokenize(snap.texts[row]))
-            twin = None
-            for other in kept:
-                if _overlaps(snap, row, other) or _jaccard(terms, kept_terms[other]) >= 0.7:
-                    twin = other
-                    break
+            if len(kept) >= k and not collect_duplicates:
+                break
+            twin = next((other for other in kept
+                         if _overlaps(snap, row, other) or _jaccard(terms(row), terms(other)) >= 0.7), None)
             if twin is not None:
                 if snap.doc_of[row] != snap.doc_of[twin]:
                     dups.setdefault(twin, []).append(row)
-                continue
-            if len(kept) < k:
+            elif len(kept) < k:
                 kept.append(row)
-                kept_terms[row] = terms
-            elif len(kept) >= k and not dups:
-                break
         scores = dict(ranked)
         make = lambda row: self._passage(snap, row, scores[row])
         passages = [make(r) for r in kept]
