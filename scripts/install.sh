@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything qa needs into .venv (idempotent): CPU torch first, then the project.
-# With --test also the test extras and Debian's Chromium for the browser tests.
+# With --test also the test and bench extras and Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -9,7 +9,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # torch first and pinned: an unpinned torch pulls gigabytes of CUDA packages.
 python -c "import torch" 2>/dev/null || pip install -q torch==2.13.0
 if [ "${1:-}" = "--test" ]; then
-    pip install -q -e ".[test]"
+    # The bench extra (LangChain, txtai, onnxruntime, matplotlib) lets the benchmark smoke
+    # tests run against the peers; the product itself never imports them.
+    pip install -q -e ".[test,bench]"
     if [ ! -x /usr/bin/chromium ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     fi
