@@ -80,7 +80,7 @@ class Embedder:
             return self._onnx.encode(texts, "document", batch_size)
         # encode_document sorts by length before batching, so padding stays small.
         with self._lock:
-            _use_threads(len(texts))
+            _use_threads()
             vectors = self.model.encode_document(
                 texts, batch_size=batch_size, normalize_embeddings=True,
                 show_progress_bar=progress, convert_to_numpy=True)
@@ -90,7 +90,7 @@ class Embedder:
         if self._onnx:
             return self._onnx.encode(texts, "query", 64)
         with self._lock:
-            _use_threads(len(texts))
+            _use_threads()
             vectors = self.model.encode_query(texts, normalize_embeddings=True, convert_to_numpy=True)
         return np.ascontiguousarray(vectors, dtype="float32")
 
@@ -201,22 +201,21 @@ def get_embedder(model: str) -> Embedder:
         return _load(model)
 
 
-BULK = 64  # texts per call (two batches) from which a second thread pays for its synchronisation
-
-
 def _limit_threads() -> None:
-    _use_threads(BULK)
+    _use_threads()
 
 
-def _use_threads(n_texts: int) -> None:
-    """One torch thread for small calls (queries, answer sentences); for bulk embedding, the
-    cores that are idle. On two cores, intra-op threads spin-wait against each other and
-    against whatever else runs: 200 SQuAD chunks took 8.5 s on one thread and 13.4 s on two
-    while another process held a core (docs/BENCHMARKS.md). QA_TORCH_THREADS fixes the number."""
+def _use_threads() -> None:
+    """As many torch threads as there are idle cores, judged by the load average: all of them
+    on a quiet machine, one when anything else runs. On two cores, intra-op threads spin-wait
+    against each other and against concurrent requests: 200 SQuAD chunks took 13.4 s on two
+    threads and 8.5 s on one while another process held a core, and a query encoding varied
+    from 8.8 to 16.7 ms on two threads against a steady 9.3 ms on one (docs/BENCHMARKS.md).
+    QA_TORCH_THREADS fixes the number instead."""
     import torch
 
     fixed = int(os.environ.get("QA_TORCH_THREADS", "0") or 0)
-    wanted = fixed or (_idle_cores() if n_texts >= BULK else 1)
+    wanted = fixed or _idle_cores()
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
 

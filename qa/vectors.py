@@ -43,6 +43,8 @@ class VectorIndex:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
+            if self.kind == HNSW:
+                _faiss_threads(_idle_cores())  # building the graph is bulk work
             self.index.add_with_ids(np.ascontiguousarray(vectors, dtype="float32"),
                                     np.ascontiguousarray(ids, dtype="int64"))
 
@@ -81,6 +83,7 @@ class VectorIndex:
         k = min(k, len(self))
         if k <= 0:
             return np.zeros(0, dtype="float32"), np.zeros(0, dtype="int64")
+        _faiss_threads(1)
         params = None
         if allowed is not None:
             if not len(allowed):
@@ -106,3 +109,19 @@ class VectorIndex:
         if kind == HNSW:
             faiss.downcast_index(index.index).hnsw.efSearch = HNSW_EF_SEARCH
         return cls(index, kind)
+
+
+def _faiss_threads(n: int) -> None:
+    """One OpenMP thread per query: on two shared cores a single exact query on two threads
+    waits for the second core (100k vectors: 20-22 ms p50 on two threads, 6 ms on one,
+    bench/scale.py). Concurrent requests already use the cores in parallel."""
+    import faiss
+
+    if faiss.omp_get_max_threads() != n:
+        faiss.omp_set_num_threads(n)
+
+
+def _idle_cores() -> int:
+    from .embedder import _idle_cores as idle
+
+    return idle()
