@@ -80,7 +80,7 @@ class Embedder:
             return self._onnx.encode(texts, "document", batch_size)
         # encode_document sorts by length before batching, so padding stays small.
         with self._lock:
-            _use_threads()
+            _use_threads(len(texts))
             vectors = self.model.encode_document(
                 texts, batch_size=batch_size, normalize_embeddings=True,
                 show_progress_bar=progress, convert_to_numpy=True)
@@ -90,7 +90,7 @@ class Embedder:
         if self._onnx:
             return self._onnx.encode(texts, "query", 64)
         with self._lock:
-            _use_threads()
+            _use_threads(len(texts))
             vectors = self.model.encode_query(texts, normalize_embeddings=True, convert_to_numpy=True)
         return np.ascontiguousarray(vectors, dtype="float32")
 
@@ -201,21 +201,24 @@ def get_embedder(model: str) -> Embedder:
         return _load(model)
 
 
+BULK = 64  # texts per call (two batches) from which a second thread pays for its synchronisation
+
+
 def _limit_threads() -> None:
-    _use_threads()
+    _use_threads(BULK)
 
 
-def _use_threads() -> None:
-    """As many torch threads as there are idle cores, judged by the load average: all of them
-    on a quiet machine, one when anything else runs. On two cores, intra-op threads spin-wait
-    against each other and against concurrent requests: 200 SQuAD chunks took 13.4 s on two
-    threads and 8.5 s on one while another process held a core, and a query encoding varied
-    from 8.8 to 16.7 ms on two threads against a steady 9.3 ms on one (docs/BENCHMARKS.md).
+def _use_threads(n_texts: int) -> None:
+    """All cores for bulk embedding (builds), one thread for small calls (queries, answer
+    sentences). A build is the machine's main work: on a quiet machine two threads embed
+    300 SQuAD paragraphs like LangChain does. A query is one of several concurrent requests:
+    on two threads its encoding varied from 8.8 to 16.7 ms against a steady 9.3 ms on one,
+    and answers were 4x slower on two threads under load (docs/BENCHMARKS.md).
     QA_TORCH_THREADS fixes the number instead."""
     import torch
 
     fixed = int(os.environ.get("QA_TORCH_THREADS", "0") or 0)
-    wanted = fixed or _idle_cores()
+    wanted = fixed or (min(os.cpu_count() or 1, 4) if n_texts >= BULK else 1)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
 
