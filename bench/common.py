@@ -10,8 +10,11 @@ import json
 import os
 import platform
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "data"
@@ -159,3 +162,19 @@ def _memory_gb() -> float | None:
 def write_json(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def run_and_save(run: Callable[[Path], dict], work: Path | None, out: Path, started: float,
+                 prefix: str = "qa-bench-") -> dict:
+    """Run a benchmark in `work` (kept for inspection) or a temporary folder, stamp its total
+    time, write its report to `out` and return it."""
+    if work:
+        work.mkdir(parents=True, exist_ok=True)
+        report = run(work)
+    else:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            report = run(Path(tmp))
+    report["total_s"] = round(time.perf_counter() - started, 1)
+    write_json(out, report)
+    print(f"wrote {out}")
+    return report

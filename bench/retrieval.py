@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -112,15 +111,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out", type=Path, default=common.RESULTS / "retrieval.json")
     args = p.parse_args(argv)
     started = time.perf_counter()
-    if args.work:
-        report = run(args.data, args.tasks, args.work, args.limit)
-    else:
-        with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
-            report = run(args.data, args.tasks, Path(tmp), args.limit)
-    report["total_s"] = round(time.perf_counter() - started, 1)
-    common.write_json(args.out, report)
-    print(f"wrote {args.out}")
-    return report
+    return common.run_and_save(lambda work: run(args.data, args.tasks, work, args.limit), args.work, args.out,
+                               started)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -381,16 +380,9 @@ def main(argv: list[str] | None = None) -> dict:
         common.write_json(args.out, report)
         print(f"wrote {args.out}")
         return report
-    if args.work:
-        args.work.mkdir(parents=True, exist_ok=True)
-        report = run(args.data, args.work, args.limit, args.rounds, args.queries, args.systems, args.full)
-    else:
-        with tempfile.TemporaryDirectory(prefix="qa-speed-") as tmp:
-            report = run(args.data, Path(tmp), args.limit, args.rounds, args.queries, args.systems, args.full)
-    report["total_s"] = round(time.perf_counter() - started, 1)
-    common.write_json(args.out, report)
-    print(f"wrote {args.out}")
-    return report
+    return common.run_and_save(
+        lambda work: run(args.data, work, args.limit, args.rounds, args.queries, args.systems, args.full),
+        args.work, args.out, started, prefix="qa-speed-")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ class _Snapshot:
     texts: list[str]
     terms_json: list[str]  # BM25 terms per chunk as stored: near-duplicate checks reuse them
     docs: dict[str, tuple]  # doc_id -> (title, lang, date, source)
-    lex_rows: np.ndarray  # lexical row -> snapshot row
 
 
 def normalize_query(query: str, limit: int) -> str:
@@ -109,8 +108,7 @@ class Index:
             name=folder.name, folder=folder, manifest=manifest, vectors=vectors, lexical=lexical, conn=conn,
             chunk_ids=chunk_ids, doc_of=[r[1] for r in rows], starts=np.array([r[2] for r in rows]),
             ends=np.array([r[3] for r in rows]), texts=[r[4] for r in rows], terms_json=[r[5] for r in rows],
-            docs=docs,
-            lex_rows=np.arange(len(rows)))
+            docs=docs)
 
     def pinned(self) -> "Index":
         """This index frozen at its current generation: several calls on the result (the
