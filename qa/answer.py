@@ -57,9 +57,9 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
     index = index.pinned()  # one generation for the whole answer, even if a build finishes now
     lang = "ar" if detect_language(question) == "ar" else "en"
     query = retrieval_query(question, history or [])
-    if lang == "ar" and not (where or {}).get("lang") and not _covers(index, "ar"):
+    if lang == "ar" and not (where or {}).get("lang") and not index.covers("ar"):
         where = {**(where or {}), "lang": "ar"}  # an Arabic question is answered from Arabic text
-    query_vector = index.embedder().queries([query])[0] if _covers(index, lang) and mode != "lexical" else None
+    query_vector = index.embedder().queries([query])[0] if index.covers(lang) and mode != "lexical" else None
     passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=where,
                                                         query_vector=query_vector)
     if not passages:
@@ -78,7 +78,7 @@ def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
     co-production with Pakistan. Entities named in the follow-up replace the earlier ones."""
     if not history:
         return question
-    content = [t for t in tokenize(question)]
+    content = tokenize(question)
     if len(content) > 6 and not _FOLLOW_UP.search(question):
         return question
     previous = history[-1][0]
@@ -94,16 +94,12 @@ def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
     return f"{question} {' '.join(keep)}".strip()
 
 
-def _covers(index: Index, lang: str) -> bool:
-    languages = index.manifest.get("model_languages", ["*"])
-    return "*" in languages or lang in languages
-
 
 def _score_sentences(index: Index, query: str, passages: list[Passage], lang: str,
                      query_vector=None) -> list[_Candidate]:
     candidates = []
     for p in passages:
-        if lang == "ar" and p.lang != "ar" and not _covers(index, "ar"):
+        if lang == "ar" and p.lang != "ar" and not index.covers("ar"):
             continue
         for s, e in sentences(p.text):
             text = p.text[s:e]
@@ -116,7 +112,7 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     idf = {t: max(index._snapshot.lexical.idf(t), 0.1) for t in q_terms}
     total = sum(idf.values()) or 1.0
     overlap = np.array([sum(idf[t] for t in q_terms & c.terms) / total for c in candidates])
-    if _covers(index, lang):
+    if index.covers(lang):
         emb = index.embedder()
         q = query_vector if query_vector is not None else emb.queries([query])[0]
         cosine = emb.documents([c.text for c in candidates]) @ q

@@ -35,6 +35,7 @@ class _Plan:
     skipped: list[tuple[str, str]]
     duplicates: dict[str, tuple[str, str]]  # doc_id -> (same_as, hash)
     hashes: dict[str, str]
+    old_duplicates: dict[str, tuple[str, str]]  # as recorded by the previous generation
 
 
 def build_index(source: str | Path = "seeds", index: str | Path = "index", *, model: str | None = None,
@@ -63,7 +64,7 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
                 old_conn.close()
         hook("planned")
         if old_folder is not None and not plan.new and not plan.removed and \
-                _same_duplicates(old_folder, plan.duplicates):
+                plan.old_duplicates == plan.duplicates:
             # Nothing changed: no new generation, nothing embedded (builds are idempotent).
             return BuildReport(unchanged=sorted(plan.unchanged), skipped=plan.skipped,
                                duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
@@ -153,15 +154,8 @@ def _plan(source: Path, settings: Settings, old_conn) -> _Plan:
     changed = {d for d, h in kept.items() if d in old and old[d] != h}
     new = {d: paths[d] for d in kept if old.get(d) != kept[d]}
     removed = sorted(d for d in old if d not in kept)
-    return _Plan(new, changed, unchanged, removed, skipped, duplicates, hashes)
-
-
-def _same_duplicates(folder: Path, duplicates: dict) -> bool:
-    conn = store.open_db(folder / "store.sqlite", readonly=True)
-    try:
-        return store.duplicate_hashes(conn) == duplicates
-    finally:
-        conn.close()
+    old_duplicates = store.duplicate_hashes(old_conn) if old_conn else {}
+    return _Plan(new, changed, unchanged, removed, skipped, duplicates, hashes, old_duplicates)
 
 
 def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings: Settings, report, hook):

@@ -208,6 +208,11 @@ def _limit_threads() -> None:
     _use_threads(BULK)
 
 
+def bulk_threads() -> int:
+    """Threads for bulk work (embedding a build, building an HNSW graph): every core, up to 4."""
+    return min(os.cpu_count() or 1, 4)
+
+
 def _use_threads(n_texts: int) -> None:
     """All cores for bulk embedding (builds), one thread for small calls (queries, answer
     sentences). A build is the machine's main work: on a quiet machine two threads embed
@@ -218,18 +223,9 @@ def _use_threads(n_texts: int) -> None:
     import torch
 
     fixed = int(os.environ.get("QA_TORCH_THREADS", "0") or 0)
-    wanted = fixed or (min(os.cpu_count() or 1, 4) if n_texts >= BULK else 1)
+    wanted = fixed or (bulk_threads() if n_texts >= BULK else 1)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
-
-
-def _idle_cores() -> int:
-    cores = min(os.cpu_count() or 1, 4)
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:  # no load average on this platform
-        busy = 0.0
-    return max(1, min(cores, int(cores - busy + 0.5)))
 
 
 def _quiet_transformers() -> None:

@@ -218,7 +218,7 @@ class Index:
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         lexical_all = None
-        covered = self._covers(snap, query)
+        covered = self.covers(detect_language(query), snap)
         if mode == "dense" or (mode == "hybrid" and (covered or UNCOVERED_DENSE_WEIGHT > 0)):
             if query_vector is None:
                 query_vector = self.embedder().queries([query])[0]
@@ -245,9 +245,10 @@ class Index:
             return fuse_rrf(dense, lexical, 1.0 if covered else UNCOVERED_DENSE_WEIGHT)
         return fuse_convex(dense, lexical, lexical_all, weight)
 
-    def _covers(self, snap, query: str) -> bool:
-        languages = snap.manifest.get("model_languages", ["*"])
-        return "*" in languages or detect_language(query) in languages
+    def covers(self, lang: str, snap=None) -> bool:
+        """Whether the index's embedding model understands language `lang` (manifest)."""
+        languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
+        return "*" in languages or lang in languages
 
     def _fold_duplicates(self, snap, ranked, k, collect_duplicates=True):
         """The first k passages that repeat no earlier one; with `collect_duplicates`, the

@@ -44,7 +44,9 @@ class VectorIndex:
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
             if self.kind == HNSW:
-                _faiss_threads(_idle_cores())  # building the graph is bulk work
+                from .embedder import bulk_threads
+
+                _faiss_threads(bulk_threads())  # building the graph is bulk work
             self.index.add_with_ids(np.ascontiguousarray(vectors, dtype="float32"),
                                     np.ascontiguousarray(ids, dtype="int64"))
 
@@ -119,9 +121,3 @@ def _faiss_threads(n: int) -> None:
 
     if faiss.omp_get_max_threads() != n:
         faiss.omp_set_num_threads(n)
-
-
-def _idle_cores() -> int:
-    from .embedder import _idle_cores as idle
-
-    return idle()
