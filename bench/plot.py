@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 COLORS = {"dense": "#4c72b0", "lexical": "#dd8452", "hybrid": "#55a868",
-          "qa": "#55a868", "qa-onnx": "#2e7d32", "langchain": "#4c72b0", "txtai": "#c44e52"}
+          "qa": "#55a868", "qa-fp32": "#8fd19e", "qa-onnx": "#2e7d32", "langchain": "#4c72b0", "txtai": "#c44e52"}
 LABELS = {"lexical": "BM25", "dense": "dense", "hybrid": "hybrid (qa)"}
 
 

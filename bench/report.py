@@ -104,10 +104,11 @@ def speed_tables(s: dict) -> str:
               "| ratio | value |", "|---|---:|"]
     for name, v in s["ratios"].items():
         lines.append(f"| {name} | {v:.2f} |")
-    if "onnx_quality" in s:
-        q = s["onnx_quality"]
-        lines += ["", f"ONNX int8 against torch ({s['queries']} questions, each index queried with its own backend):",
-                  "", "| backend | dense R@1 | dense R@5 | hybrid R@1 | hybrid R@5 |", "|---|---:|---:|---:|---:|"]
+    q = s.get("quality") or s.get("onnx_quality")
+    if q:
+        lines += ["", f"Quality of each build ({s['queries']} questions, each index queried with its own "
+                  "precision/backend):", "",
+                  "| system | dense R@1 | dense R@5 | hybrid R@1 | hybrid R@5 |", "|---|---:|---:|---:|---:|"]
         for name, m in q.items():
             lines.append(f"| {name} | {pct(m['dense']['recall@1'])} | {pct(m['dense']['recall@5'])} | "
                          f"{pct(m['hybrid']['recall@1'])} | {pct(m['hybrid']['recall@5'])} |")

@@ -5,19 +5,25 @@ median over rounds and every comparison is a ratio taken within the run):
 
   build     each system in its own subprocess: wall time of the whole process, time of the
             build inside it (model load included for everyone), peak RSS (ru_maxrss),
-            index size on disk. qa builds from the article files (read, clean, chunk,
-            embed, BM25, SQLite); the peers get the exact chunk texts qa stored
-            (store.sqlite, table chunks) and index those. Systems: qa (torch), qa with
-            QA_EMBED_BACKEND=onnx-int8, LangChain FAISS + HuggingFaceEmbeddings, txtai
+            index size on disk. torch and sentence-transformers are imported before the
+            clock starts, for every system (txtai imports them with itself). qa builds
+            from the article files (read, clean, chunk, embed, BM25, SQLite); the peers
+            get the exact chunk texts qa stored (store.sqlite, table chunks) and index
+            those. Systems: qa as shipped (torch; bf16 autocast where the CPU has native
+            bf16), qa-fp32 (QA_EMBED_PRECISION=fp32, the peers' precision), qa-onnx
+            (QA_EMBED_BACKEND=onnx-int8), LangChain FAISS + HuggingFaceEmbeddings, txtai
             Embeddings (hybrid=True, content=True: vectors + BM25 + SQLite, like qa).
   search    in one process, query by query, interleaved across systems: p50/p95 of a
             dense search (k=5) and of a hybrid search (qa, txtai; LangChain has none).
+            The peers run at torch's default thread count, as in their own process;
+            qa at its own policy (one thread per query).
   answer    qa.ask p50/p95 on the same questions.
   update    adding one article to the full index, in-process (model loaded) and as a
             `qa build` process, against a full build.
   cli       `qa --help` and a cold `qa ask` as processes.
-  onnx      R@1/R@5 of qa's dense and hybrid search with the torch and the onnx-int8
-            index, each queried with its own backend, on a sample of questions.
+  quality   R@1/R@5 of qa's dense and hybrid search with the qa, qa-fp32 and qa-onnx
+            indexes, each queried with its own precision/backend, on the sampled questions
+            (bench/retrieval.py measures all questions).
 
 Run:  python bench/speed.py [--data DIR] [--limit N] [--rounds 3] [--queries 300]
                             [--out bench/results/speed.json]
@@ -42,7 +48,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-SYSTEMS = ["qa", "qa-onnx", "langchain", "txtai"]
+SYSTEMS = ["qa", "qa-fp32", "qa-onnx", "langchain", "txtai"]
+QA_SYSTEMS = ("qa", "qa-fp32", "qa-onnx")
 PEERS = {"langchain": ["langchain-community", "langchain-huggingface", "langchain-core"], "txtai": ["txtai"],
          "qa-onnx": ["onnxruntime", "onnx"]}
 HERE = Path(__file__).resolve()
@@ -70,7 +77,10 @@ def folder_bytes(path: Path) -> int:
 def child_build(system: str, work: Path, target: Path) -> dict:
     """Runs inside a fresh process. Imports are outside the timed part, model load inside."""
     os.environ["HF_HUB_OFFLINE"] = "1"
-    if system in ("qa", "qa-onnx"):
+    import sentence_transformers  # noqa: F401  (import costs are not build costs, for anyone)
+    import torch  # noqa: F401
+
+    if system in QA_SYSTEMS:
         import qa
 
         started = time.perf_counter()
@@ -131,7 +141,8 @@ def spawn(args: list[str], env: dict | None = None) -> tuple[dict, float]:
 
 
 def env_for(system: str) -> dict:
-    return {"QA_EMBED_BACKEND": "onnx-int8" if system == "qa-onnx" else "torch"}
+    return {"QA_EMBED_BACKEND": "onnx-int8" if system == "qa-onnx" else "torch",
+            "QA_EMBED_PRECISION": "fp32" if system == "qa-fp32" else "auto"}
 
 
 # -- the parent ------------------------------------------------------------------------------
@@ -139,7 +150,7 @@ def available(system: str) -> bool:
     import importlib.util
 
     names = {"langchain": ["langchain_community", "langchain_huggingface"], "txtai": ["txtai"],
-             "qa-onnx": ["onnxruntime", "onnx"], "qa": []}[system]
+             "qa-onnx": ["onnxruntime", "onnx"], "qa": [], "qa-fp32": []}[system]
     return all(importlib.util.find_spec(n) for n in names)
 
 
@@ -191,9 +202,18 @@ def searches(work: Path, systems: list[str], questions: list[str], log, index: P
     import qa
     from qa.answer import ask
 
+    import torch
+
     os.environ["HF_HUB_OFFLINE"] = "1"
+    peer_threads = torch.get_num_threads()  # torch's default here: what a peer gets in its own process
     ours = qa.load_index(index or work / "built-qa")
     ours.embedder()
+
+    def as_peer(call):
+        def run(q):
+            torch.set_num_threads(peer_threads)  # qa's calls set their own; a peer never does
+            return call(q)
+        return run
     calls = {"qa dense": lambda q: ours.search(q, k=5, mode="dense"),
              "qa hybrid": lambda q: ours.search(q, k=5, mode="hybrid"),
              "qa lexical": lambda q: ours.search(q, k=5, mode="lexical"),
@@ -205,7 +225,7 @@ def searches(work: Path, systems: list[str], questions: list[str], log, index: P
         lc = FAISS.load_local(str(work / "built-langchain"), HuggingFaceEmbeddings(
             model_name=model_path(), encode_kwargs={"normalize_embeddings": True}),
             allow_dangerous_deserialization=True)  # our own file, written by this run
-        calls["langchain dense"] = lambda q: lc.similarity_search(q, k=5)
+        calls["langchain dense"] = as_peer(lambda q: lc.similarity_search(q, k=5))
     if "txtai" in systems:
         from txtai import Embeddings
 
@@ -217,8 +237,8 @@ def searches(work: Path, systems: list[str], questions: list[str], log, index: P
         tx_dense.scoring = None
         tx_dense.config.pop("scoring")
         tx_dense.config["hybrid"] = False
-        calls["txtai dense"] = lambda q: tx_dense.search(q, 5)
-        calls["txtai hybrid"] = lambda q: tx.search(q, 5)
+        calls["txtai dense"] = as_peer(lambda q: tx_dense.search(q, 5))
+        calls["txtai hybrid"] = as_peer(lambda q: tx.search(q, 5))
     for call in calls.values():  # warm-up: first-call costs are not per-query latency
         call(questions[0])
     times: dict[str, list[float]] = {name: [] for name in calls}
@@ -289,7 +309,7 @@ def ratios(report: dict) -> dict:
     """qa / peer, per figure; below 1 means qa is faster or smaller (throughput: above 1)."""
     b, s = report["build"], report["search"]
     out = {}
-    for mine in ("qa", "qa-onnx"):
+    for mine in QA_SYSTEMS:
         for peer in ("langchain", "txtai"):
             if mine in b and peer in b:
                 out[f"{mine}/{peer} build passages/s"] = round(b[mine]["passages_per_s"] / b[peer]["passages_per_s"], 2)
@@ -333,12 +353,11 @@ def run(data: Path, work: Path, limit: int | None, rounds: int, n_queries: int, 
     up["share_in_process"] = round(up["in_process_s"] / up["full_build_in_process_s"], 4)
     up["share_process"] = round(up["process_s"] / up["full_build_process_s"], 4)
     report["cli"] = cli_times(work, questions[0].text, rounds, log)
-    if "qa-onnx" in systems:
-        sample = [{"text": q.text, "gold": q.gold} for q in questions]
-        (work / "sample.json").write_text(json.dumps(sample))
-        report["onnx_quality"] = {s: spawn(["--child-quality", str(work / f"built-{s}"), "--work", str(work)],
-                                           env_for(s))[0] for s in ("qa", "qa-onnx")}
-        log(f"onnx quality: {report['onnx_quality']}")
+    sample = [{"text": q.text, "gold": q.gold} for q in questions]
+    (work / "sample.json").write_text(json.dumps(sample))
+    report["quality"] = {s: spawn(["--child-quality", str(work / f"built-{s}"), "--work", str(work)],
+                                  env_for(s))[0] for s in QA_SYSTEMS if s in systems}
+    log(f"quality: {report['quality']}")
     report["ratios"] = ratios(report)
     return report
 

@@ -239,7 +239,10 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
     report("writing", 1, 1)
     # What the manifest needs, known without loading the model when nothing was embedded.
     shape = {"dimension": vectors.dimension, "vector_index": vectors.kind,
-             "max_tokens": embedder.max_tokens if embedder else old_manifest["max_tokens"]}
+             "max_tokens": embedder.max_tokens if embedder else old_manifest["max_tokens"],
+             # How this build's new vectors were computed (informational: all are compatible).
+             "embedding": {"backend": embedder.backend, "precision": embedder.precision} if embedder
+             else old_manifest.get("embedding")}
     return len(embed_texts), len(all_rows), skipped, shape
 
 
@@ -280,6 +283,7 @@ def _manifest(settings: Settings, tmp: Path, chunks: int, dims: dict) -> dict:
         "metric": "inner_product",
         "vector_index": dims["vector_index"],
         "max_tokens": dims["max_tokens"],
+        "embedding": dims["embedding"],
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
         "title_tokens": settings.title_tokens,

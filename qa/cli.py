@@ -143,6 +143,8 @@ def _info(args) -> int:
         print(json.dumps(info, ensure_ascii=False, indent=2))
     else:
         for key, value in info.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k} {v}" for k, v in value.items())
             print(f"{key:16} {value}")
     return 0
 

@@ -171,7 +171,7 @@ class Index:
         return {"path": str(self.path), "generation": self.generation, "articles": m["counts"]["articles"],
                 "chunks": m["counts"]["chunks"], "languages": m["counts"].get("languages", {}),
                 "model": m["model"], "model_languages": m["model_languages"], "dimension": m["dimension"],
-                "vector_index": m["vector_index"], "size_bytes": storage.folder_size(self.path),
+                "vector_index": m["vector_index"], "embedding": m.get("embedding"), "size_bytes": storage.folder_size(self.path),
                 "last_build": m["built_at"]}
 
     # -- search ------------------------------------------------------------------------------

@@ -88,12 +88,15 @@ def test_speed_against_peers(tmp_path):
     pytest.importorskip("langchain_huggingface", reason="peers are in the bench extra: pip install -e '.[bench]'")
     pytest.importorskip("txtai", reason="peers are in the bench extra: pip install -e '.[bench]'")
     report = load("speed").main(["--limit", "20", "--rounds", "1", "--queries", "5",
-                                 "--systems", "qa", "langchain", "txtai",
+                                 "--systems", "qa", "qa-fp32", "langchain", "txtai",
                                  "--work", str(tmp_path / "w"), "--out", str(tmp_path / "s.json")])
-    assert set(report["build"]) == {"qa", "langchain", "txtai"}
+    assert set(report["build"]) == {"qa", "qa-fp32", "langchain", "txtai"}
     # Same chunks for everyone: the peers index exactly the passages qa stored.
     assert len({row["passages"] for row in report["build"].values()}) == 1
     for name in ("qa dense", "qa hybrid", "langchain dense", "txtai dense", "txtai hybrid", "qa answer"):
         assert report["search"][name]["p50_ms"] > 0
     assert report["update"]["in_process_s"] > 0 and report["cli"]["qa --help"]["median_s"] > 0
     assert "qa/langchain build passages/s" in report["ratios"]
+    assert "qa-fp32/txtai build passages/s" in report["ratios"]
+    assert set(report["quality"]) == {"qa", "qa-fp32"}
+    assert all(0 <= m["hybrid"]["recall@5"] <= 1 for m in report["quality"].values())

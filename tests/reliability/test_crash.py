@@ -66,6 +66,10 @@ def test_kills_at_random_moments(old_and_new, tmp_path):
     started = time.perf_counter()
     assert run_build(old_and_new["source"], index_dir, "none", rebuild=True) == 0
     duration = time.perf_counter() - started
+    # A completed rebuild, the state a kill after the switch leaves. Under bf16 its scores may
+    # differ from the incremental build's in the last digits (a batch of different texts
+    # rounds differently), so it is its own reference.
+    rebuilt = fingerprint(index_dir)
     survived = 0
     trials = 6
     for trial in range(trials):
@@ -73,7 +77,8 @@ def test_kills_at_random_moments(old_and_new, tmp_path):
         shutil.copytree(old_and_new["old_index"], index_dir)
         run_build(old_and_new["source"], index_dir, "none", rebuild=True, kill_after=rng.uniform(0.2, duration))
         seen = fingerprint(index_dir)
-        assert seen in (old_and_new["old"], old_and_new["new"])
-        assert_recovers(index_dir, old_and_new["source"], old_and_new["new"])
+        assert seen in (old_and_new["old"], rebuilt)
+        # From the old state the next build is incremental; from the rebuilt one it is a no-op.
+        assert_recovers(index_dir, old_and_new["source"], old_and_new["new"] if seen == old_and_new["old"] else rebuilt)
         survived += 1
     print(f"random kills survived {survived}/{trials} (build takes {duration:.1f}s)")
