@@ -55,6 +55,27 @@ def retrieval_tables(r: dict) -> str:
     return "\n".join(out)
 
 
+def precision_table(results: Path) -> str | None:
+    """The shipped embedding (retrieval.json) and the int8 ONNX option against fp32 torch,
+    task by task, with the share of fp32's R@5 each keeps."""
+    runs = {"fp32 (torch)": "retrieval_fp32.json", "as shipped (bf16 here)": "retrieval.json",
+            "onnx-int8": "retrieval_onnx.json"}
+    loaded = {name: json.loads((results / f).read_text()) for name, f in runs.items() if (results / f).is_file()}
+    if len(loaded) < 2 or "fp32 (torch)" not in loaded:
+        return None
+    reference = loaded["fp32 (torch)"]["tasks"]
+    lines = ["| task | mode | embedding | R@1 | R@5 | MRR@10 | R@5 kept |", "|---|---|---|---:|---:|---:|---:|"]
+    for task in reference:
+        for mode in ("dense", "hybrid"):
+            ref = reference[task]["modes"][mode]["recall@5"]
+            for name, report in loaded.items():
+                if task in report["tasks"]:
+                    m = report["tasks"][task]["modes"][mode]
+                    lines.append(f"| {TASK_NAMES[task]} | {mode} | {name} | {pct(m['recall@1'])} | "
+                                 f"{pct(m['recall@5'])} | {pct(m['mrr@10'])} | {100 * m['recall@5'] / ref:.1f}% |")
+    return "\n".join(lines)
+
+
 def tuning_table(t: dict) -> str:
     lines = [f"{t['questions']:,} tuning questions against {t['articles']:,} paragraphs:", "",
              "| fusion | R@1 | R@5 | R@20 | MRR@10 |", "|---|---:|---:|---:|---:|"]
@@ -127,6 +148,9 @@ def main(argv: list[str] | None = None) -> str:
         if path.is_file():
             report = json.loads(path.read_text())
             parts.append(f"### {name}\n\n{render(report)}\n\nMachine: {json.dumps(report.get('machine', {}))}")
+    precision = precision_table(args.results)
+    if precision:
+        parts.append(f"### precision\n\n{precision}")
     text = "\n\n".join(parts)
     print(text)
     return text
