@@ -50,8 +50,6 @@ import common  # noqa: E402
 
 SYSTEMS = ["qa", "qa-fp32", "qa-onnx", "langchain", "txtai"]
 QA_SYSTEMS = ("qa", "qa-fp32", "qa-onnx")
-PEERS = {"langchain": ["langchain-community", "langchain-huggingface", "langchain-core"], "txtai": ["txtai"],
-         "qa-onnx": ["onnxruntime", "onnx"]}
 HERE = Path(__file__).resolve()
 
 
@@ -113,7 +111,7 @@ def child_build(system: str, work: Path, target: Path) -> dict:
 
 
 def child_quality(index_dir: Path, questions: list[dict]) -> dict:
-    """Dense and hybrid R@1/R@5 with whatever QA_EMBED_BACKEND this process has."""
+    """Dense and hybrid R@1/R@5 with whatever QA_EMBED_BACKEND / QA_EMBED_PRECISION this process has."""
     import qa
 
     index = qa.load_index(index_dir)
@@ -199,10 +197,10 @@ def builds(work: Path, systems: list[str], rounds: int, log) -> dict:
 
 def searches(work: Path, systems: list[str], questions: list[str], log, index: Path | None = None) -> dict:
     """Interleaved single-query latency; each system encodes its own query."""
+    import torch
+
     import qa
     from qa.answer import ask
-
-    import torch
 
     os.environ["HF_HUB_OFFLINE"] = "1"
     peer_threads = torch.get_num_threads()  # torch's default here: what a peer gets in its own process
@@ -214,6 +212,7 @@ def searches(work: Path, systems: list[str], questions: list[str], log, index: P
             torch.set_num_threads(peer_threads)  # qa's calls set their own; a peer never does
             return call(q)
         return run
+
     calls = {"qa dense": lambda q: ours.search(q, k=5, mode="dense"),
              "qa hybrid": lambda q: ours.search(q, k=5, mode="hybrid"),
              "qa lexical": lambda q: ours.search(q, k=5, mode="lexical"),

@@ -133,10 +133,13 @@ def resolve_precision() -> str:
 
 
 def _normalized(vectors) -> np.ndarray:
-    """Unit-length float32 rows, normalised in fp32 whatever precision the model ran in."""
-    out = np.ascontiguousarray(vectors.float().numpy(), dtype="float32")
-    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-    return out
+    """A torch tensor as unit-length float32 rows, normalised in fp32 whatever precision the
+    model ran in."""
+    return _unit_rows(np.ascontiguousarray(vectors.float().numpy(), dtype="float32"))
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 class _OnnxInt8:
@@ -180,7 +183,7 @@ class _OnnxInt8:
             pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
             if not out.shape[1]:
                 out = np.zeros((len(texts), pooled.shape[1]), dtype="float32")
-            out[part] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[part] = _unit_rows(pooled)
         return np.ascontiguousarray(out, dtype="float32")
 
 
