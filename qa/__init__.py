@@ -8,8 +8,9 @@
 """
 from importlib import import_module
 
-from .errors import (BuildLockedError, EmptyQueryError, FilterError, IndexCorruptError, IndexMismatchError,
-                     IndexNotFoundError, QAError, QueryTooLongError, SettingsError, SourceNotFoundError)
+from .errors import (BuildLockedError, EmptyQueryError, FilterError, HistoryError, IndexCorruptError,
+                     IndexFolderError, IndexMismatchError, IndexNotFoundError, InputError, InvalidQueryError,
+                     QAError, QueryTooLongError, SettingsError, SourceNotFoundError)
 from .settings import Settings
 from .types import Answer, Article, BuildReport, Passage
 
@@ -31,4 +32,5 @@ __all__ = [
     "Passage", "Answer", "Article", "BuildReport",
     "QAError", "IndexNotFoundError", "IndexMismatchError", "IndexCorruptError", "EmptyQueryError",
     "QueryTooLongError", "BuildLockedError", "SettingsError", "SourceNotFoundError", "FilterError",
+    "InputError", "InvalidQueryError", "HistoryError", "IndexFolderError",
 ]

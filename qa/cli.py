@@ -1,35 +1,86 @@
 """The `qa` command. Heavy libraries load inside the commands, so `qa --help` stays fast.
-Library errors become one line on stderr and exit status 1, never a traceback."""
+Any error, whatever the input, is one line on stderr (`qa: error: ...`), never a traceback:
+library errors and bad input exit 1, a malformed command line exits 2."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 
 from .errors import QAError
 
+MODES = ("hybrid", "dense", "lexical")  # qa.validation.MODES; not imported, to keep `qa --help` light
+
 
 def main(argv: list[str] | None = None) -> int:
+    _printable_streams()
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        _error(exc)
+        return 2
     if not getattr(args, "run", None):
         parser.print_help()
         return 0
     try:
         return args.run(args) or 0
     except QAError as exc:
-        print(f"qa: error: {exc}", file=sys.stderr)
+        _error(exc)
         return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a folder we may not read or write, a full disk, ...
+        _error(exc)
+        return 1
+    except Exception as exc:
+        if os.environ.get("QA_TRACEBACK"):
+            raise
+        _error(f"unexpected {type(exc).__name__}: {exc} (set QA_TRACEBACK=1 to see where)")
+        return 1
+
+
+def _error(message) -> None:
+    print(f"qa: error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+
+
+def _printable_streams() -> None:
+    """Undecodable bytes in arguments or file names reach Python as lone surrogates, which a
+    strict stream refuses to print: escape them instead of failing mid-output."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass  # a replaced stream (tests, pipes wrapped by other tools) keeps its own rules
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (argparse prints the usage, then exits)."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _whole_number(text: str):
+    """-k as typed: an int when it is one, else the text, which the shared checks refuse
+    with the same message as the Python API and the web app."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="qa", description="Question answering with cited passages over news articles.")
+    p = _Parser(prog="qa", description="Question answering with cited passages over news articles.")
     sub = p.add_subparsers(metavar="COMMAND")
 
     b = sub.add_parser("build", help="index the articles of a folder (incremental)")
@@ -44,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", help="the passages that best match a query")
     s.add_argument("query")
     _index_arg(s)
-    s.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
-    s.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    s.add_argument("-k", type=_whole_number, default=5, help="number of passages (default: 5)")
+    _mode_arg(s)
     _filter_args(s)
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(run=_search)
@@ -53,8 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ask", help="answer a question with cited passages")
     a.add_argument("question")
     _index_arg(a)
-    a.add_argument("-k", type=int, default=5, help="passages to draw the answer from (default: 5)")
-    a.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    a.add_argument("-k", type=_whole_number, default=5, help="passages to draw the answer from (default: 5)")
+    _mode_arg(a)
     _filter_args(a)
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(run=_ask)
@@ -85,6 +136,12 @@ def _index_arg(p):
     p.add_argument("--index", default="index", help="index folder (default: index)")
 
 
+def _mode_arg(p):
+    # Checked with the other inputs (qa.validation), so a bad mode reads as everywhere else.
+    p.add_argument("--mode", default="hybrid", metavar="{" + ",".join(MODES) + "}",
+                   help="hybrid = meaning + words; dense = meaning; lexical = words (default: hybrid)")
+
+
 def _filter_args(p):
     p.add_argument("--lang", help="only articles in this language (en, ar, ...)")
     p.add_argument("--source-name", dest="source_name", help="only articles from this outlet")
@@ -111,8 +168,11 @@ def _build(args) -> int:
 
 def _search(args) -> int:
     from .index import load_index
+    from .validation import validate_request
 
-    hits = load_index(args.index).search(args.query, k=args.k, mode=args.mode, where=_where(args))
+    # Checked before the index is opened: bad input is reported as such, even without an index.
+    query, k, mode, where, _ = validate_request(args.query, k=args.k, mode=args.mode, where=_where(args))
+    hits = load_index(args.index).search(query, k=k, mode=mode, where=where)
     if args.json:
         print(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=2))
     else:
@@ -126,8 +186,10 @@ def _search(args) -> int:
 def _ask(args) -> int:
     from .answer import ask
     from .index import load_index
+    from .validation import validate_request
 
-    answer = ask(args.question, load_index(args.index), k=args.k, mode=args.mode, where=_where(args))
+    _, k, mode, where, _ = validate_request(args.question, k=args.k, mode=args.mode, where=_where(args))
+    answer = ask(args.question, load_index(args.index), k=k, mode=mode, where=where)
     if args.json:
         print(json.dumps(asdict(answer), ensure_ascii=False, indent=2))
     else:

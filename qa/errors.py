@@ -17,12 +17,26 @@ class IndexCorruptError(QAError):
     """An index file is missing, truncated, altered or not ours."""
 
 
-class EmptyQueryError(QAError):
+class InputError(QAError, ValueError):
+    """Bad input to a search or a question (query, k, mode, filters, history): refused before
+    any work, with a message naming the bad value and what is accepted."""
+
+
+class EmptyQueryError(InputError):
     """The query is empty or only white space."""
 
 
-class QueryTooLongError(QAError):
+class QueryTooLongError(InputError):
     """The query exceeds the configured length limit."""
+
+
+class InvalidQueryError(InputError):
+    """The query is not text, or holds characters that are not text (lone surrogates, which is
+    what Python makes of undecodable bytes on a command line)."""
+
+
+class HistoryError(InputError):
+    """The conversation history is not a list of (question, answer) pairs of text."""
 
 
 class BuildLockedError(QAError):
@@ -37,5 +51,9 @@ class SourceNotFoundError(QAError):
     """The source folder of a build does not exist."""
 
 
-class FilterError(QAError, ValueError):
-    """An unknown search mode, filter key or filter value."""
+class FilterError(InputError):
+    """A search option out of range or of the wrong kind: k, the search mode, a filter key or value."""
+
+
+class IndexFolderError(QAError):
+    """The index folder holds files that are not a qa index: a build will not write there."""

@@ -7,25 +7,22 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import threading
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import storage, store
-from .build import check_compatible
 from .cleaning import detect_language
-from .errors import EmptyQueryError, FilterError, IndexCorruptError, IndexMismatchError, QueryTooLongError
+from .errors import IndexCorruptError, IndexMismatchError
 from .lexical import LexicalIndex, tokenize
+from .manifest import check_compatible
 from .settings import Settings, from_env
 from .types import Article, Passage
+from .validation import FILTER_KEYS, MODES, check_where, normalize_query, validate_request  # noqa: F401
 from .vectors import VectorIndex
 
-MODES = ("hybrid", "dense", "lexical")
-FILTER_KEYS = ("lang", "source", "doc_id", "date_from", "date_to")
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009), for FUSION = "rrf"
 # Hybrid fusion: "convex" = DENSE_WEIGHT * cosine/top cosine + (1 - DENSE_WEIGHT) * BM25/top BM25
 # over the union of both candidate lists; "rrf" = reciprocal rank fusion. On the tuning
@@ -54,20 +51,6 @@ class _Snapshot:
     texts: list[str]
     terms_json: list[str]  # BM25 terms per chunk as stored: near-duplicate checks reuse them
     docs: dict[str, tuple]  # doc_id -> (title, lang, date, source)
-
-
-def normalize_query(query: str, limit: int) -> str:
-    if not isinstance(query, str):
-        raise EmptyQueryError("the query must be text")
-    if len(query) > limit:
-        raise QueryTooLongError(f"the query has {len(query):,} characters; the limit is {limit:,}")
-    query = unicodedata.normalize("NFC", query)
-    # Control and format characters (incl. right-to-left overrides) carry no meaning for search.
-    query = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in query)
-    query = " ".join(query.split())
-    if not query:
-        raise EmptyQueryError("the query is empty: type a question or some words to search for")
-    return query
 
 
 class Index:
@@ -183,11 +166,7 @@ class Index:
     def search_with_duplicates(self, query, k=5, mode="hybrid", where=None, query_vector=None,
                                collect_duplicates=True):
         """As search, plus {chunk_id: [passages it duplicates]} for corroboration."""
-        if mode not in MODES:
-            raise FilterError(f"unknown search mode {mode!r}; valid: {', '.join(MODES)}")
-        if not isinstance(k, int) or k < 1:
-            raise FilterError(f"k must be a positive whole number, got {k!r}")
-        query = normalize_query(query, (self._settings or Settings()).max_query_chars)
+        query, k, mode, where, _ = validate_request(query, k=k, mode=mode, where=where, settings=self._settings)
         self.refresh()
         snap = self._snapshot
         allowed = self._allowed_rows(snap, where)
@@ -195,20 +174,20 @@ class Index:
         return self._fold_duplicates(snap, ranked, k, collect_duplicates)
 
     def _allowed_rows(self, snap: _Snapshot, where: dict | None) -> np.ndarray | None:
+        """Rows of the articles that pass `where`. Every value is checked up front (check_where),
+        whatever the articles hold, so a bad date is refused even when no article is dated."""
+        where = check_where(where)
         if not where:
             return None
-        unknown = sorted(set(where) - set(FILTER_KEYS))
-        if unknown:
-            raise FilterError(f"unknown filter(s) {', '.join(unknown)}; valid: {', '.join(FILTER_KEYS)}")
         ok_docs = set()
         for doc_id, (title, lang, date, source) in snap.docs.items():
             if not _matches(where.get("lang"), lang) or not _matches(where.get("doc_id"), doc_id):
                 continue
             if where.get("source") and not (source and _matches(where["source"], source, fold=True)):
                 continue
-            if where.get("date_from") and not (date and date >= _iso(where["date_from"])):
+            if where.get("date_from") and not (date and date >= where["date_from"]):
                 continue
-            if where.get("date_to") and not (date and date <= _iso(where["date_to"])):
+            if where.get("date_to") and not (date and date <= where["date_to"]):
                 continue
             ok_docs.add(doc_id)
         return np.array([i for i, d in enumerate(snap.doc_of) if d in ok_docs], dtype="int64")
@@ -321,13 +300,6 @@ def _matches(wanted, value, fold: bool = False) -> bool:
     if fold:
         return any(str(o).casefold() == str(value).casefold() for o in options)
     return value in options
-
-
-def _iso(value) -> str:
-    text = str(value)
-    if not re.match(r"^\d{4}(-\d{2}(-\d{2})?)?$", text):
-        raise FilterError(f"dates in filters are YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
-    return text
 
 
 def _overlaps(snap, a: int, b: int) -> bool:

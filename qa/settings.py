@@ -31,6 +31,8 @@ class Settings:
     approximate_above: int = 100_000
     # Queries longer than this are refused quickly instead of being embedded.
     max_query_chars: int = 2_000
+    # Most passages one search or answer may ask for: k=10**9 took 12 s and stalled other users.
+    max_k: int = 50
 
     def replace(self, **changes) -> "Settings":
         return from_dict({**dataclasses.asdict(self), **changes})

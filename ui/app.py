@@ -19,6 +19,7 @@ import gradio as gr  # noqa: E402
 
 import qa  # noqa: E402
 from qa.answer import ask  # noqa: E402
+from qa.validation import validate_request  # noqa: E402
 
 from . import render, uploads  # noqa: E402
 
@@ -70,11 +71,15 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
 
     def respond(question, conversation, k, mode, lang, date_from, date_to):
         try:
-            answer = ask(question or "", index, history=list(conversation.turns), k=int(k), mode=mode,
-                         where=_where(lang, date_from, date_to))
+            checked = validate_request(question or "", k=_slider_value(k), mode=mode,
+                                       where=_where(lang, date_from, date_to), history=list(conversation.turns))
+            answer = ask(checked.question, index, history=checked.history, k=checked.k, mode=checked.mode,
+                         where=checked.where)
         except qa.EmptyQueryError:
             return question, gr.skip(), conversation, render.render_hint(render.EMPTY_HINT)
         except qa.QAError as exc:
+            # Shown under the question box, where the reader can mend it (a date typed wrong).
+            log_refusal("chat", exc)
             return question, gr.skip(), conversation, render.render_hint(str(exc))
         turn = len(conversation.turns) + 1
         messages = conversation.messages + (
@@ -155,16 +160,16 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
             pairs; where: filters such as {"lang": "ar", "date_from": "2025-01-01"}. Returns the answer
             text with [n] markers and citations[n-1], the passage [n] cites."""
             try:
-                turns = [(str(q), str(a)) for q, a in (history or [])]
-            except (TypeError, ValueError):
-                raise gr.Error("history must be a list of [question, answer] pairs") from None
-            try:
-                return answer_json(ask(question or "", index, history=turns, k=int(k), mode=mode, where=where))
+                checked = validate_request(question or "", k=k, mode=mode, where=where, history=history)
+                return answer_json(ask(checked.question, index, history=checked.history, k=checked.k,
+                                       mode=checked.mode, where=checked.where))
             except qa.EmptyQueryError:
                 return {"question": "", "text": render.EMPTY_HINT, "answered": False, "hint": True,
                         "citations": [], "related": [], "sentences": []}
             except qa.QAError as exc:
-                raise gr.Error(str(exc)) from None
+                log_refusal("/ask", exc)
+                # print_exception=False: the line above is the server's whole record of it.
+                raise gr.Error(str(exc), print_exception=False) from None
 
         gr.api(ask_api, api_name="ask")
     return app.queue(default_concurrency_limit=CONCURRENCY)
@@ -186,6 +191,17 @@ def launch_options(max_upload_bytes: int | None = None) -> dict:
         "max_file_size": uploads.max_upload_bytes() if max_upload_bytes is None else max_upload_bytes,
         "footer_links": ["api", "settings"], "show_error": True,
     }
+
+
+def log_refusal(endpoint: str, exc: qa.QAError, out=None) -> None:
+    """One line in the server's terminal per refused request (Gradio would print a traceback)."""
+    message = " ".join(str(exc).split())
+    print(f"qa: {endpoint} refused: {type(exc).__name__}: {message}", file=out or sys.stderr, flush=True)
+
+
+def _slider_value(k):
+    """The slider sends 5.0 for 5; anything else goes to the shared checks as it came."""
+    return int(k) if isinstance(k, float) and k.is_integer() else k
 
 
 def _where(lang, date_from, date_to) -> dict | None:

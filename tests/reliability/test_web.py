@@ -23,7 +23,7 @@ def app(seed_index_dir, tmp_path_factory):
     shutil.copytree(SEEDS, source)
     shutil.copytree(seed_index_dir, index)
     with running_server(index, source, work / "serve.log") as url:
-        yield {"url": url, "source": source, "index": index}
+        yield {"url": url, "source": source, "index": index, "log": work / "serve.log"}
 
 
 def fetch(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
@@ -128,3 +128,44 @@ def test_bounded_load(app):
           f"p50 {result['p50_s']:.2f}s p95 {result['p95_s']:.2f}s")
     assert result["errors"] == 0, result["error_samples"]
     assert result["answered"] >= 4
+
+
+# (history, k, mode, where) sent to /ask, and what the error must name.
+BAD_ASKS = {
+    "k as a word": (None, "five", "hybrid", None, "k must be a whole number from 1 to 50"),
+    "k missing": (None, None, "hybrid", None, "got None"),
+    "k of a billion": (None, 10**9, "hybrid", None, "got 1000000000"),
+    "k a fraction": (None, 2.5, "hybrid", None, "k must be"),
+    "unknown mode": (None, 5, "fuzzy", None, "unknown search mode"),
+    "language a number": (None, 5, "hybrid", {"lang": 5}, "filter lang takes a text"),
+    "language an operator": (None, 5, "hybrid", {"lang": {"$ne": "x"}}, "filter lang takes a text"),
+    "unknown filter": (None, 5, "hybrid", {"colour": "red"}, "unknown filter"),
+    "month 13": (None, 5, "hybrid", {"date_from": "2025-13-45"}, "not a calendar date"),
+    "30 February": (None, 5, "hybrid", {"date_to": "2025-02-30"}, "not a calendar date"),
+    "yesterday, with a language": (None, 5, "hybrid", {"lang": "ar", "date_from": "yesterday"}, "date_from"),
+    "dates reversed": (None, 5, "hybrid", {"date_from": "2025-06", "date_to": "2025-05"}, "is after"),
+    "history a string": ("What?", 5, "hybrid", None, "history must be a list"),
+    "history turn of one": ([["What?"]], 5, "hybrid", None, "history turn 1"),
+}
+
+
+def test_bad_requests_get_a_clean_error_and_one_log_line_each(app):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(app["url"], verbose=False)
+    logged_before = app["log"].read_text().count("\n")
+    for name, (history, k, mode, where, expected) in BAD_ASKS.items():
+        with pytest.raises(AppError) as err:
+            client.predict("What has Egypt co-produced with Türkiye?", history, k, mode, where, api_name="/ask")
+        message = str(err.value)
+        assert expected in message and "\n" not in message.strip(), (name, message)
+        assert "Traceback" not in message and "Error(" not in message, (name, message)
+    reply = client.predict("What did Egypt and Pakistan discuss in the Cairo defence meetings?", None, 50, "hybrid",
+                           {"date_to": "2025-10"}, api_name="/ask")
+    assert reply["citations"], "the largest k and a partial date (to the end of October) are accepted"
+    log = app["log"].read_text()
+    new_lines = log.splitlines()[logged_before:]
+    refused = [line for line in new_lines if line.startswith("qa: /ask refused: ")]
+    assert len(refused) == len(BAD_ASKS), new_lines
+    assert "Traceback" not in log
