@@ -14,10 +14,11 @@ import numpy as np
 from . import storage, store
 from .chunking import chunk_text
 from .cleaning import clean
-from .errors import IndexCorruptError, IndexMismatchError, SourceNotFoundError
+from .errors import IndexCorruptError, SourceNotFoundError
 from .lexical import LexicalIndex, tokenize
 from .readers import Skip, read_file, walk
 from .settings import Settings, from_env
+from .storage import check_compatible
 from .types import Article, BuildReport
 from .vectors import FLAT, HNSW, VectorIndex
 
@@ -53,6 +54,7 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
         raise SourceNotFoundError(f"source folder {source} does not exist or is not a folder")
     hook = crash_hook or (lambda point: None)
     report = progress or (lambda stage, done, total: None)
+    storage.check_index_folder(index_dir)  # before the lock file is created: touch nothing there
     with storage.build_lock(index_dir):
         old_folder, old_manifest = _previous(index_dir, settings, rebuild)
         _tidy(index_dir)
@@ -101,8 +103,9 @@ def _previous(index_dir: Path, settings: Settings, rebuild: bool):
 
 
 def _tidy(index_dir: Path) -> None:
-    """Remove what earlier builds left (unfinished or superseded generations). Even a
-    --rebuild keeps the current generation until the new one replaces it."""
+    """Remove what earlier builds left (unfinished or superseded generations), only the files
+    qa writes (storage.clean_leftovers). Even a --rebuild keeps the current generation until
+    the new one replaces it."""
     try:
         storage.clean_leftovers(index_dir)
     except IndexCorruptError:
@@ -110,17 +113,6 @@ def _tidy(index_dir: Path) -> None:
         # the damaged pointer is replaced by the generation this build writes.
         (index_dir / storage.CURRENT).unlink(missing_ok=True)
         storage.clean_leftovers(index_dir)
-
-
-def check_compatible(manifest: dict, settings: Settings, index_dir: Path) -> None:
-    built = (manifest.get("model"), manifest.get("chunk_tokens"), manifest.get("chunk_overlap"),
-             manifest.get("title_tokens"))
-    wanted = (settings.model, settings.chunk_tokens, settings.chunk_overlap, settings.title_tokens)
-    if built != wanted:
-        raise IndexMismatchError(
-            f"the index at {index_dir} was built with model {built[0]!r} (chunks {built[1]}/{built[2]} tokens, "
-            f"title {built[3]}), but this run uses model {wanted[0]!r} (chunks {wanted[1]}/{wanted[2]} tokens, "
-            f"title {wanted[3]}): rebuild it with `qa build --rebuild` or use --model {built[0]}")
 
 
 def _hash(path: Path, limit: int) -> str:

@@ -1,7 +1,8 @@
 """The index folder: crash-safe generations, the manifest with file checksums, the build lock.
 
     index/
-      CURRENT          {"generation": "g000003"}: replaced atomically to switch generations
+      CURRENT          {"generation":"g000003","manifest_sha256":"..."}: replaced atomically to
+                       switch generations; the checksum makes any damage to the manifest show
       .build.lock      held (flock) by the one running build; the kernel frees it if that dies
       g000003/
         manifest.json  format, model, vector size, chunk settings, counts, size + sha256 per file
@@ -9,7 +10,8 @@
 
 A build writes g000004.tmp/, fsyncs every file, renames it to g000004, fsyncs the folder and
 only then points CURRENT at it. A crash at any moment leaves CURRENT naming a complete,
-verified generation. Paths inside are relative, so the folder can be copied or moved.
+verified generation. Paths inside are relative, so the folder can be copied or moved. A build
+deletes only files it writes: whatever else is in the folder stays.
 """
 from __future__ import annotations
 
@@ -18,18 +20,29 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import BuildLockedError, IndexCorruptError, IndexNotFoundError
+from .errors import BuildLockedError, IndexCorruptError, IndexFolderError, IndexNotFoundError
+from .manifest import REBUILD, check_compatible, check_shape  # noqa: F401  (check_compatible: build imports it here)
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 MANIFEST = "manifest.json"
 _GENERATION = re.compile(r"^g(\d{6})$")
+_GENERATION_DIR = re.compile(r"^g\d{6}(\.tmp)?$")  # finished or unfinished
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+POINTER_MAX_BYTES = 4096  # CURRENT holds under 150 bytes; more is not ours
+# What a build writes in a generation folder: the only files a build ever deletes.
+GENERATION_FILES = (MANIFEST, f"{MANIFEST}.tmp", "vectors.faiss", "store.sqlite", "store.sqlite-journal",
+                    "store.sqlite-wal", "store.sqlite-shm")
+# In bm25/: what bm25s's save() writes (scores, vocabulary, parameters, corpus when given) and
+# qa's chunk ids (qa/lexical.py).
+BM25_FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy",
+              "nonoccurrence_array.index.npy", "vocab.index.json", "params.index.json", "corpus.jsonl",
+              "corpus.mmindex.json", "chunk_ids.npy")
 
 
 def fsync_file(path: Path) -> None:
@@ -60,22 +73,37 @@ def _files_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
-def current_generation(index_dir: Path) -> str | None:
-    """Name of the current generation, or None when the folder holds no index."""
+def read_pointer(index_dir: Path) -> dict | None:
+    """CURRENT as {"generation": name, "manifest_sha256": hex}, or None when there is none. An
+    index of the previous version has no manifest_sha256; anything else is damage."""
     pointer = index_dir / CURRENT
     try:
-        raw = pointer.read_text(encoding="utf-8")
+        with open(pointer, "rb") as f:
+            raw = f.read(POINTER_MAX_BYTES + 1)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise IndexCorruptError(f"cannot read {pointer}: {exc}; rebuild with `qa build --rebuild`") from None
+        raise IndexCorruptError(f"cannot read {pointer}: {exc}; {REBUILD}") from None
     try:
-        name = json.loads(raw)["generation"]
-    except (ValueError, KeyError, TypeError):
-        raise IndexCorruptError(f"{pointer} is damaged; rebuild with `qa build --rebuild`") from None
+        if len(raw) > POINTER_MAX_BYTES:
+            raise ValueError("too long")
+        data = json.loads(raw.decode("utf-8"))
+        if not isinstance(data, dict) or not {"generation"} <= set(data) <= {"generation", "manifest_sha256"}:
+            raise ValueError("unexpected keys")
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise IndexCorruptError(f"{pointer} is damaged; {REBUILD}") from None
+    name, digest = data["generation"], data.get("manifest_sha256", "")
     if not isinstance(name, str) or not _GENERATION.match(name):
-        raise IndexCorruptError(f"{pointer} names no valid generation; rebuild with `qa build --rebuild`")
-    return name
+        raise IndexCorruptError(f"{pointer} names no valid generation; {REBUILD}")
+    if "manifest_sha256" in data and not (isinstance(digest, str) and _SHA256.match(digest)):
+        raise IndexCorruptError(f"{pointer} holds no valid manifest checksum; {REBUILD}")
+    return data
+
+
+def current_generation(index_dir: Path) -> str | None:
+    """Name of the current generation, or None when the folder holds no index."""
+    pointer = read_pointer(index_dir)
+    return pointer["generation"] if pointer else None
 
 
 def pointer_stamp(index_dir: Path):
@@ -89,23 +117,33 @@ def pointer_stamp(index_dir: Path):
 
 def read_manifest(index_dir: Path, verify: bool = True) -> tuple[Path, dict]:
     """The current generation's folder and manifest; with `verify`, every file's size and
-    sha256 are checked before any of them is parsed by FAISS, bm25s or SQLite."""
+    sha256 are checked before any of them is parsed by FAISS, bm25s or SQLite. The manifest
+    itself is checked against the sha256 in CURRENT, then for its shape."""
     if not index_dir.is_dir():
         raise IndexNotFoundError(f"no index at {index_dir}: build one with `qa build SOURCE --index {index_dir}`")
-    name = current_generation(index_dir)
-    if name is None:
+    pointer = read_pointer(index_dir)
+    if pointer is None:
         raise IndexNotFoundError(f"no index at {index_dir}: build one with `qa build SOURCE --index {index_dir}`")
-    folder = index_dir / name
+    folder = index_dir / pointer["generation"]
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        raw = (folder / MANIFEST).read_bytes()
     except FileNotFoundError:
-        raise IndexCorruptError(f"{folder / MANIFEST} is missing; rebuild with `qa build --rebuild`") from None
-    except (ValueError, UnicodeDecodeError):
-        raise IndexCorruptError(f"{folder / MANIFEST} is damaged; rebuild with `qa build --rebuild`") from None
+        raise IndexCorruptError(f"{folder / MANIFEST} is missing; {REBUILD}") from None
+    except OSError as exc:
+        raise IndexCorruptError(f"cannot read {folder / MANIFEST}: {exc}; {REBUILD}") from None
+    expected = pointer.get("manifest_sha256")
+    if expected and hashlib.sha256(raw).hexdigest() != expected:
+        raise IndexCorruptError(f"{folder / MANIFEST} does not match the checksum in {CURRENT} "
+                                f"(altered or damaged); {REBUILD}")
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        raise IndexCorruptError(f"{folder / MANIFEST} is damaged; {REBUILD}") from None
     if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
         raise IndexCorruptError(
             f"{folder} has index format {manifest.get('format_version') if isinstance(manifest, dict) else '?'}, "
-            f"this qa reads format {FORMAT_VERSION}; rebuild with `qa build --rebuild`")
+            f"this qa reads format {FORMAT_VERSION}; {REBUILD}")
+    check_shape(manifest, folder / MANIFEST)
     if verify:
         verify_files(folder, manifest)
     return folder, manifest
@@ -114,23 +152,21 @@ def read_manifest(index_dir: Path, verify: bool = True) -> tuple[Path, dict]:
 def verify_files(folder: Path, manifest: dict) -> None:
     expected = manifest.get("files")
     if not isinstance(expected, dict) or not expected:
-        raise IndexCorruptError(f"{folder / MANIFEST} lists no files; rebuild with `qa build --rebuild`")
+        raise IndexCorruptError(f"{folder / MANIFEST} lists no files; {REBUILD}")
     present = {p.relative_to(folder).as_posix() for p in _files_in(folder)}
     for rel, meta in expected.items():
         path = folder / rel
         if rel not in present or not isinstance(meta, dict):
-            raise IndexCorruptError(f"index file {rel} is missing; rebuild with `qa build --rebuild`")
+            raise IndexCorruptError(f"index file {rel} is missing; {REBUILD}")
         if path.stat().st_size != meta.get("size"):
             raise IndexCorruptError(
                 f"index file {rel} has {path.stat().st_size} bytes, the manifest says {meta.get('size')} "
-                f"(truncated or replaced); rebuild with `qa build --rebuild`")
+                f"(truncated or replaced); {REBUILD}")
         if sha256_of(path) != meta.get("sha256"):
-            raise IndexCorruptError(f"index file {rel} fails its checksum (altered or damaged); "
-                                    f"rebuild with `qa build --rebuild`")
+            raise IndexCorruptError(f"index file {rel} fails its checksum (altered or damaged); {REBUILD}")
     extra = present - set(expected)
     if extra:
-        raise IndexCorruptError(f"unexpected file(s) in the index: {', '.join(sorted(extra))}; "
-                                f"rebuild with `qa build --rebuild`")
+        raise IndexCorruptError(f"unexpected file(s) in the index: {', '.join(sorted(extra))}; {REBUILD}")
 
 
 def new_generation_dir(index_dir: Path) -> tuple[str, Path]:
@@ -150,6 +186,7 @@ def commit_generation(index_dir: Path, name: str, tmp: Path, manifest: dict, cra
         files[path.relative_to(tmp).as_posix()] = {"size": path.stat().st_size, "sha256": sha256_of(path)}
     manifest = {**manifest, "files": files}
     write_json_durably(tmp / MANIFEST, manifest)
+    manifest_sha256 = sha256_of(tmp / MANIFEST)
     for sub in sorted({p.parent for p in tmp.rglob("*")} | {tmp}, key=lambda p: -len(p.parts)):
         fsync_dir(sub)
     hook("before-rename")
@@ -157,35 +194,78 @@ def commit_generation(index_dir: Path, name: str, tmp: Path, manifest: dict, cra
     os.rename(tmp, final)
     fsync_dir(index_dir)
     hook("before-switch")
-    write_json_durably(index_dir / CURRENT, {"generation": name})
+    # Compact, so that any changed byte of CURRENT is detected: it breaks the JSON, a key, the
+    # generation's name or the manifest's checksum (indented JSON has whitespace to spare).
+    write_json_durably(index_dir / CURRENT, {"generation": name, "manifest_sha256": manifest_sha256},
+                       compact=True)
     fsync_dir(index_dir)
     hook("after-switch")
 
 
-def write_json_durably(path: Path, data: dict) -> None:
+def write_json_durably(path: Path, data: dict, compact: bool = False) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False)
+        if compact:
+            json.dump(data, f, separators=(",", ":"), ensure_ascii=False)
+        else:
+            json.dump(data, f, indent=2, ensure_ascii=False)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
 def clean_leftovers(index_dir: Path) -> list[str]:
-    """Remove unfinished (.tmp) and superseded generations. Open readers keep their files:
-    on POSIX a deleted file lives on while a process has it open."""
+    """Remove unfinished (.tmp) and superseded generations. Only files qa writes are deleted
+    and a folder only once it is empty: anything else someone put there stays where it is.
+    Open readers keep their files: on POSIX a deleted file lives on while a process has it open."""
     current = current_generation(index_dir)
     removed = []
-    for p in index_dir.iterdir():
-        stale_tmp = p.name.endswith(".tmp")
-        old = _GENERATION.match(p.name) and p.name != current
-        if stale_tmp or old:
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                p.unlink(missing_ok=True)
+    for p in sorted(index_dir.iterdir()):
+        if p.name == f"{CURRENT}.tmp" and p.is_file() and not p.is_symlink():
+            p.unlink(missing_ok=True)  # an interrupted switch of CURRENT
+            removed.append(p.name)
+        elif _GENERATION_DIR.match(p.name) and p.name != current and p.is_dir() and not p.is_symlink():
+            _remove_generation(p)
             removed.append(p.name)
     return removed
+
+
+def _remove_generation(folder: Path) -> None:
+    bm25 = folder / "bm25"
+    targets = [folder / name for name in GENERATION_FILES]
+    if bm25.is_dir() and not bm25.is_symlink():  # never delete through a link to elsewhere
+        targets += [bm25 / name for name in BM25_FILES]
+    for path in targets:
+        if path.is_file() or path.is_symlink():
+            path.unlink(missing_ok=True)
+    for sub in (bm25, folder):
+        try:
+            sub.rmdir()
+        except OSError:
+            pass  # missing, or holding files qa did not write: left in place
+
+
+def check_index_folder(index_dir: Path) -> None:
+    """Refuse to build into a folder that exists, is not empty and holds no qa index: its
+    files are someone else's, and a build must neither mix with nor clean up after them."""
+    if not index_dir.exists() and not index_dir.is_symlink():
+        return
+    if not index_dir.is_dir():
+        raise IndexFolderError(f"{index_dir} is a file, not a folder: choose another --index folder")
+    if (index_dir / CURRENT).exists():
+        return
+    foreign = sorted(p.name for p in index_dir.iterdir() if not _ours(p))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        here = index_dir.resolve()
+        raise IndexFolderError(f"{index_dir} is not empty and holds no qa index ({shown}): choose an empty "
+                               f"or new folder for --index, e.g. {here.with_name(here.name + '-index')}")
+
+
+def _ours(path: Path) -> bool:
+    if path.name in (LOCK, f"{CURRENT}.tmp"):
+        return path.is_file()
+    return bool(_GENERATION_DIR.match(path.name)) and path.is_dir() and not path.is_symlink()
 
 
 @contextmanager
