@@ -8,17 +8,19 @@ says the articles do not answer the question.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from .chunking import sentences
 from .cleaning import detect_language
-from .index import Index, normalize_query
+from .corroboration import Candidate, corroboration, repeats, same_fact
+from .facts import facts_of
+from .index import Index
 from .lexical import EN_STOPWORDS, tokenize
-from .settings import Settings
-from .transliteration import corroborating_terms
+from .question import answer_kind, kind_fit, subject_words
 from .types import Answer, Passage
+from .validation import validate_request
+from .vocabulary import _related
 
 # Calibrated on tests/data/questions.jsonl with `qa eval` (see README): below this relevance
 # the best sentence does not answer the question.
@@ -26,49 +28,49 @@ ABSTAIN_BELOW = 0.42  # midway between 0.33 (best unanswerable) and 0.50 (worst 
 MAX_SENTENCES = 3
 KEEP_RATIO = 0.8  # a further sentence must score this close to the best one
 DENSE_SHARE = 0.6  # weight of cosine vs term overlap when the model covers the language
-REPEAT_JACCARD = 0.6  # sentences sharing this much of their terms say the same thing
 NO_ANSWER = {
     "en": "The articles do not answer this question.",
     "ar": "لا تجيب المقالات عن هذا السؤال.",
 }
+NOT_MENTIONED = {"en": "No article mentions {}.", "ar": "لا يذكر أي مقال {}."}
+# An answer sentence must concern what was asked: a name of the question that only its
+# passage states weighs the sentence down a little, one its passage lacks weighs it down more.
+CONCERN_IN_PASSAGE = 0.9
+CONCERN_ABSENT = 0.7
+# Terms of "how many / how much / how long": they ask, articles never state them.
+QUESTION_TERMS = frozenset(tokenize("many much long often"))
+
 _FOLLOW_UP = re.compile(
     r"^(and|what about|how about|and what about|what of|also|then|so)\b|\b(it|its|they|them|their|this|that|these|"
     r"those|he|she|his|her|there|then)\b|^(و|ماذا عن|وماذا عن)|(ه|ها|هم)\b", re.I)
 _ENTITY = re.compile(r"\b[A-ZÀ-Ý][\w’'-]+")
-
-
-@dataclass
-class _Candidate:
-    passage: Passage
-    start: int  # offsets into passage.text
-    end: int
-    score: float = 0.0
-    terms: frozenset = frozenset()
-
-    @property
-    def text(self) -> str:
-        return self.passage.text[self.start:self.end]
+_WORD = re.compile(r"\w+")
 
 
 def ask(question: str, index: Index, history: list[tuple[str, str]] | None = None, k: int = 5,
         mode: str = "hybrid", where: dict | None = None) -> Answer:
     """Answer `question` from `index`; `history` holds the earlier turns as (question, answer)."""
-    question = normalize_query(question, Settings().max_query_chars)
+    question, k, mode, where, history = validate_request(question, k=k, mode=mode, where=where, history=history)
     index = index.pinned()  # one generation for the whole answer, even if a build finishes now
     lang = "ar" if detect_language(question) == "ar" else "en"
-    query = retrieval_query(question, history or [])
+    query = retrieval_query(question, history)
     if lang == "ar" and not (where or {}).get("lang") and not index.covers("ar"):
         where = {**(where or {}), "lang": "ar"}  # an Arabic question is answered from Arabic text
+    subject = subject_words(question, history)
+    absent = [w for w in subject if not index.mentions(w)]
     query_vector = index.embedder().queries([query])[0] if index.covers(lang) and mode != "lexical" else None
     passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=where,
                                                         query_vector=query_vector)
+    if absent:
+        return _abstain(question, lang, passages, absent)
     if not passages:
         return _abstain(question, lang, [])
-    scored = _score_sentences(index, query, passages, lang, query_vector)
+    scored = _score_sentences(index, query, passages, lang, query_vector,
+                              subject=subject, kind=answer_kind(question, tokenize))
     best = scored[0].score if scored else 0.0
     if best < ABSTAIN_BELOW:
         return _abstain(question, lang, passages)
-    chosen = _select(scored)
+    chosen = _select(index, scored)
     return _compose(question, index, chosen, passages, duplicates, where)
 
 
@@ -94,9 +96,8 @@ def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
     return f"{question} {' '.join(keep)}".strip()
 
 
-
-def _score_sentences(index: Index, query: str, passages: list[Passage], lang: str,
-                     query_vector=None) -> list[_Candidate]:
+def _score_sentences(index: Index, query: str, passages: list[Passage], lang: str, query_vector=None,
+                     subject: list[str] = (), kind: str | None = None) -> list[Candidate]:
     candidates = []
     for p in passages:
         if lang == "ar" and p.lang != "ar" and not index.covers("ar"):
@@ -105,23 +106,56 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
             text = p.text[s:e]
             if len(text) < 20 or len(text.split()) < 4 or _is_heading(text, p):
                 continue  # fragments and headings do not answer anything on their own
-            candidates.append(_Candidate(p, s, e, terms=frozenset(tokenize(text))))
+            candidates.append(Candidate(p, s, e, terms=frozenset(tokenize(text))))
     if not candidates:
         return []
-    q_terms = set(tokenize(query))
-    idf = {t: max(index._snapshot.lexical.idf(t), 0.1) for t in q_terms}
+    q_terms = set(tokenize(query)) - QUESTION_TERMS
+    idf = {t: max(index.idf(t), 0.1) for t in q_terms}
     total = sum(idf.values()) or 1.0
-    overlap = np.array([sum(idf[t] for t in q_terms & c.terms) / total for c in candidates])
+    # The names and ids asked about count where the passage states them: "The plant will
+    # create 3,800 jobs" answers "How many jobs will project Z020 create?" when its passage
+    # is the one about Z020 (the concern factor still prefers a sentence that names it).
+    subject_terms = {t for w in subject for t in tokenize(w)} & q_terms
+    context = {p.chunk_id: subject_terms & set(tokenize(f"{p.title}\n{p.text}")) for p in passages}
+    overlap = np.array([sum(idf[t] for t in q_terms & (c.terms | context[c.passage.chunk_id])) / total
+                        for c in candidates])
     if index.covers(lang):
         emb = index.embedder()
         q = query_vector if query_vector is not None else emb.queries([query])[0]
-        cosine = emb.documents([c.text for c in candidates]) @ q
-        scores = DENSE_SHARE * cosine + (1 - DENSE_SHARE) * overlap
+        vectors = emb.documents([c.text for c in candidates])
+        for c, v in zip(candidates, vectors):
+            c.vector = v
+        scores = DENSE_SHARE * (vectors @ q) + (1 - DENSE_SHARE) * overlap
     else:
         scores = overlap
     for c, score in zip(candidates, scores):
-        c.score = float(score)
+        c.score = float(score) * _concern(c, subject) * kind_fit(kind, c.facts, c.terms)
     return sorted(candidates, key=lambda c: -c.score)
+
+
+def _concern(c: Candidate, subject: list[str]) -> float:
+    """How far the sentence concerns the question's names: stated in it (1), only in its
+    passage or title (CONCERN_IN_PASSAGE), or nowhere near it (CONCERN_ABSENT)."""
+    factor = 1.0
+    sentence, context = c.text.casefold(), f"{c.passage.title}\n{c.passage.text}".casefold()
+    for word in subject:
+        if _names_in(word, sentence):
+            continue
+        factor = min(factor, CONCERN_IN_PASSAGE if _names_in(word, context) else CONCERN_ABSENT)
+    return factor
+
+
+def _names_in(word: str, text: str) -> bool:
+    """`word` or a form of it (Egyptian ~ Egypt's, Pakistani ~ Pakistan) or its name
+    skeleton in the other script (Havelsan ~ هافيلسان) occurs in `text` (case-folded)."""
+    folded = word.casefold()
+    if folded in text:
+        return True
+    for other in _WORD.findall(text):
+        if _related(*sorted((folded, other), key=len)):
+            return True
+    keys = set(facts_of(f"x {word}").names)
+    return bool(keys & set(facts_of(text).names))
 
 
 _END = re.compile(r"[.!?؟。”\"'»)]$")
@@ -132,15 +166,20 @@ def _is_heading(text: str, passage: Passage) -> bool:
     return text == passage.title or (not _END.search(text) and len(text.split()) < 12)
 
 
-def _select(scored: list[_Candidate]) -> list[tuple[_Candidate, list[_Candidate]]]:
-    """Top sentences, each with the near-repeats from other articles that corroborate it."""
+def _select(index: Index, scored: list[Candidate]) -> list[tuple[Candidate, list[Candidate]]]:
+    """Top sentences, each with the sentences of other articles among the scored ones that
+    state the same fact (corroboration). A repeat of a chosen sentence is never chosen again."""
     floor = max(ABSTAIN_BELOW, KEEP_RATIO * scored[0].score)
-    chosen: list[tuple[_Candidate, list[_Candidate]]] = []
+    chosen: list[tuple[Candidate, list[Candidate]]] = []
     for c in scored:
         if c.score < floor:
             break
-        twin = next((pair for pair in chosen if _same_fact(c, pair[0])), None)
-        if twin is not None:
+        # A near-repeat of a chosen sentence is its corroboration when it states the same
+        # fact in another article, and not quoted again either way; the same template with
+        # other figures (another project, another amount) is a sentence of its own.
+        twin = next((pair for pair in chosen if repeats(c, pair[0])
+                     or (c.passage.doc_id != pair[0].passage.doc_id and same_fact(index, pair[0], c))), None)
+        if twin is not None and (c.passage.doc_id == twin[0].passage.doc_id or same_fact(index, twin[0], c)):
             if c.passage.doc_id != twin[0].passage.doc_id and \
                     all(x.passage.doc_id != c.passage.doc_id for x in twin[1]):
                 twin[1].append(c)
@@ -148,14 +187,6 @@ def _select(scored: list[_Candidate]) -> list[tuple[_Candidate, list[_Candidate]
         if len(chosen) < MAX_SENTENCES:
             chosen.append((c, []))
     return chosen
-
-
-def _same_fact(a: _Candidate, b: _Candidate) -> bool:
-    if a.text in b.text or b.text in a.text:
-        return True
-    if not a.terms or not b.terms:
-        return False
-    return len(a.terms & b.terms) / len(a.terms | b.terms) >= REPEAT_JACCARD
 
 
 def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
@@ -173,7 +204,7 @@ def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
 
     parts, sentence_list = [], []
     for main, twins in chosen:
-        support = [main] + twins + _corroboration(index, main, duplicates, twins, where)
+        support = [main] + twins + corroboration(index, main, duplicates, twins, where)
         numbers = []
         for c in support:
             n = cite(c.passage)
@@ -189,25 +220,14 @@ def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
                   related=related, sentences=sentence_list)
 
 
-def _corroboration(index, main: _Candidate, duplicates, twins, where) -> list[_Candidate]:
-    """Sentences elsewhere that state the same fact: in near-duplicate passages of other
-    articles, or in another language when the sentences share rare transliterated names."""
-    found = []
-    seen_docs = {main.passage.doc_id} | {t.passage.doc_id for t in twins}
-    for p in duplicates.get(main.passage.chunk_id, []):
-        if p.doc_id in seen_docs:
-            continue
-        for s, e in sentences(p.text):
-            c = _Candidate(p, s, e, terms=frozenset(tokenize(p.text[s:e])))
-            if _same_fact(main, c):
-                found.append(c)
-                seen_docs.add(p.doc_id)
-                break
-    for passage, (s, e) in corroborating_terms(index, main.text, exclude_docs=seen_docs, where=where):
-        found.append(_Candidate(passage, s, e))
-        seen_docs.add(passage.doc_id)
-    return found
+def _abstain(question: str, lang: str, passages: list[Passage], absent: list[str] = ()) -> Answer:
+    """No answer: say so (naming what no article mentions, when that is why) and offer the
+    closest passages, marked as not answering."""
+    text = NOT_MENTIONED[lang].format(_listing(absent, lang)) if absent else NO_ANSWER[lang]
+    return Answer(question=question, text=text, citations=[], answered=False, related=passages)
 
 
-def _abstain(question: str, lang: str, passages: list[Passage]) -> Answer:
-    return Answer(question=question, text=NO_ANSWER[lang], citations=[], answered=False, related=passages)
+def _listing(words: list[str], lang: str) -> str:
+    words = list(words)[:3]
+    joiner = " أو " if lang == "ar" else " or "
+    return ", ".join(words[:-1]) + joiner + words[-1] if len(words) > 1 else words[0]

@@ -229,6 +229,16 @@ class Index:
         languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
         return "*" in languages or lang in languages
 
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a BM25 term in this generation (high = rare)."""
+        return self._snapshot.lexical.idf(term)
+
+    def mentions(self, word: str) -> bool:
+        """Whether any article mentions `word` (or a form of it, or its transliteration)."""
+        from .vocabulary import mentions
+
+        return mentions(self._snapshot, word)
+
     def _fold_duplicates(self, snap, ranked, k, collect_duplicates=True):
         """The first k passages that repeat no earlier one; with `collect_duplicates`, the
         rest of the candidates are scanned for repeats of those k in other articles
@@ -246,7 +256,8 @@ class Index:
             if len(kept) >= k and not collect_duplicates:
                 break
             twin = next((other for other in kept
-                         if _overlaps(snap, row, other) or _jaccard(terms(row), terms(other)) >= 0.7), None)
+                         if _overlaps(snap, row, other) or (_jaccard(terms(row), terms(other)) >= 0.7
+                                                            and _same_figures(snap, row, other))), None)
             if twin is not None:
                 if snap.doc_of[row] != snap.doc_of[twin]:
                     dups.setdefault(twin, []).append(row)
@@ -308,6 +319,15 @@ def _overlaps(snap, a: int, b: int) -> bool:
     inter = min(snap.ends[a], snap.ends[b]) - max(snap.starts[a], snap.starts[b])
     shorter = min(snap.ends[a] - snap.starts[a], snap.ends[b] - snap.starts[b])
     return inter > 0.5 * shorter
+
+
+def _same_figures(snap, a: int, b: int) -> bool:
+    """Templated news (wire copy, market reports) shares most words between items that state
+    different facts: passages fold together only when their numbers and identifiers agree."""
+    from .facts import facts_of
+
+    fa, fb = facts_of(snap.texts[a]), facts_of(snap.texts[b])
+    return fa.numbers == fb.numbers and fa.identifiers == fb.identifiers
 
 
 def _jaccard(a: set, b: set) -> float:

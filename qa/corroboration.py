@@ -1,0 +1,126 @@
+"""Corroboration: the sentences of other articles that state the same fact as a quoted one.
+
+A second article is cited for a sentence only when its sentence states the same fact: the same
+numbers, identifiers and most of the rare names (qa/facts.py), in similar words. With numbers or
+ids to anchor the fact a paraphrase (a wire rewrite) is enough; without them only a near-copy
+counts. Across English and Arabic, shared transliterated names find the sentence
+(qa/transliteration.py) and its numbers and identifiers must agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .chunking import sentences
+from .facts import Facts, agree, facts_of
+from .lexical import tokenize
+from .transliteration import corroborating_terms
+from .types import Passage
+
+ANCHORED_COSINE, PLAIN_COSINE = 0.55, 0.8
+ANCHORED_JACCARD = 0.3
+PLAIN_JACCARD = 0.4  # below this share of terms no unanchored sentence reached PLAIN_COSINE
+REPEAT_JACCARD = 0.6  # sentences sharing this much of their terms say the same thing
+MAX_CORROBORATION = 3  # further articles cited for one sentence
+
+
+@dataclass
+class Candidate:
+    """A sentence of a retrieved passage, with what answering and corroboration need of it."""
+
+    passage: Passage
+    start: int  # offsets into passage.text
+    end: int
+    score: float = 0.0
+    terms: frozenset = frozenset()
+    vector: object = None  # its embedding, when the model covers its language
+    _facts: Facts | None = None
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start:self.end]
+
+    @property
+    def facts(self) -> Facts:
+        if self._facts is None:
+            self._facts = facts_of(self.text)
+        return self._facts
+
+
+def repeats(a: Candidate, b: Candidate) -> bool:
+    """Near-repeats in wording: not worth quoting twice (whether or not the facts agree)."""
+    if a.text in b.text or b.text in a.text:
+        return True
+    if not a.terms or not b.terms:
+        return False
+    return len(a.terms & b.terms) / len(a.terms | b.terms) >= REPEAT_JACCARD
+
+
+def name_weight(index):
+    """A name weighs its rarity (IDF): "Zagazig" tells items apart, "Ministry" does not."""
+    return lambda word: max((index.idf(t) for t in tokenize(word)), default=1.0)
+
+
+def same_fact(index, main: Candidate, other: Candidate) -> bool:
+    """Whether `other` states the fact of `main`: the same numbers, identifiers and rare names
+    (qa/facts.py), in similar words."""
+    weight = name_weight(index)
+    if not agree(main.facts, other.facts, weight):
+        return False
+    if not (main.facts.identifiers or main.facts.names):
+        # "The plant will create 3,800 jobs": which plant, its passage says. Another article
+        # corroborates only if its passage is about the same ids and names.
+        context = lambda c: facts_of(f"{c.passage.title}.\n{c.passage.text}")
+        mine, theirs = context(main), context(other)
+        if not mine.identifiers <= theirs.identifiers or \
+                not agree(replace(mine, numbers=frozenset()), theirs, weight):
+            return False
+    anchored = bool(main.facts.numbers or main.facts.identifiers)
+    if main.vector is not None and other.vector is not None:
+        return float(main.vector @ other.vector) >= (ANCHORED_COSINE if anchored else PLAIN_COSINE)
+    if main.text in other.text or other.text in main.text:
+        return True
+    if not main.terms or not other.terms:
+        return False
+    jaccard = len(main.terms & other.terms) / len(main.terms | other.terms)
+    return jaccard >= (ANCHORED_JACCARD if anchored else REPEAT_JACCARD)
+
+
+def corroboration(index, main: Candidate, duplicates, twins, where) -> list[Candidate]:
+    """Sentences of other articles that state the same fact as `main`: in its near-duplicate
+    passages, in the passages that share its words most, and in the other script when the
+    sentences share rare transliterated names."""
+    seen_docs = {main.passage.doc_id} | {t.passage.doc_id for t in twins}
+    room = MAX_CORROBORATION - len(twins)
+    if room <= 0:
+        return []
+    anchored = bool(main.facts.numbers or main.facts.identifiers)
+    pool = list(duplicates.get(main.passage.chunk_id, []))
+    near, near_dups = index.search_with_duplicates(main.text[:1000], k=6, mode="lexical", where=where)
+    pool += near + [p for ps in near_dups.values() for p in ps]
+    candidates = []
+    for p in pool:
+        if p.doc_id in seen_docs or p.lang != main.passage.lang:
+            continue
+        for s, e in sentences(p.text):
+            c = Candidate(p, s, e, terms=frozenset(tokenize(p.text[s:e])))
+            shared = len(c.terms & main.terms) / max(len(c.terms | main.terms), 1)
+            # Cheap filters before any embedding: the figures agree, and without figures to
+            # anchor the fact only a near-copy can qualify.
+            if shared and agree(main.facts, c.facts, name_weight(index)) and (anchored or shared >= PLAIN_JACCARD):
+                candidates.append(c)
+    if candidates and main.vector is not None:
+        for c, v in zip(candidates, index.embedder().documents([c.text for c in candidates])):
+            c.vector = v
+    found = []
+    for c in candidates:
+        if c.passage.doc_id not in seen_docs and same_fact(index, main, c):
+            found.append(c)
+            seen_docs.add(c.passage.doc_id)
+    for passage, (s, e) in corroborating_terms(index, main.text, exclude_docs=seen_docs, where=where):
+        c = Candidate(passage, s, e)
+        # Across scripts no shared model judges similarity: the transliterated names found
+        # the sentence; its numbers and identifiers must agree too.
+        if main.facts.numbers <= c.facts.numbers and main.facts.identifiers <= c.facts.identifiers:
+            found.append(c)
+            seen_docs.add(passage.doc_id)
+    return found[:room]

@@ -1,0 +1,65 @@
+"""Whether any article mentions a word, from the index's own term statistics.
+
+A question about Brazil over articles that never name Brazil cannot be answered from them,
+however well some sentence about Türkiye scores. "Mentions" is generous on purpose, since a
+false "absent" makes the assistant refuse a fair question: the word's BM25 terms, a longer or
+shorter form of them (Brazilian ~ Brazil, Pakistani ~ Pakistan), or the same name in the other
+script (Havelsan ~ هافيلسان) all count.
+"""
+from __future__ import annotations
+
+import bisect
+import weakref
+
+from .lexical import tokenize
+from .transliteration import _AR_WORD, _vocab_by_skeleton, arabic_skeleton, latin_skeleton
+
+MIN_PREFIX = 4  # "Iran" ~ "Iranian", but "Mali" must not match "ma"
+PREFIX_SHARE = 0.55  # of the longer form
+MIN_CROSS_SKELETON = 4  # three-consonant skeletons are every other Arabic root
+_sorted_terms: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _terms(snap) -> list[str]:
+    terms = _sorted_terms.get(snap.lexical)
+    if terms is None:
+        terms = sorted(snap.lexical.retriever.vocab_dict)
+        _sorted_terms[snap.lexical] = terms
+    return terms
+
+
+def _related(short: str, long_: str) -> bool:
+    """One form starts the other and is most of it: Brazil ~ Brazilian, Iran ~ Iranian, but
+    not Indo ~ Indonesia."""
+    return long_.startswith(short) and len(short) >= max(MIN_PREFIX, PREFIX_SHARE * len(long_))
+
+
+def _known(terms: list[str], term: str) -> bool:
+    """`term` or a form of it among the index's terms (see _related)."""
+    i = bisect.bisect_left(terms, term)
+    while i < len(terms) and terms[i].startswith(term):
+        if terms[i] == term or _related(term, terms[i]):
+            return True
+        i += 1
+        if i - bisect.bisect_left(terms, term) > 50:
+            break  # a short term that starts many others: those are not its forms
+    for cut in range(len(term) - 1, MIN_PREFIX - 1, -1):
+        j = bisect.bisect_left(terms, term[:cut])
+        if j < len(terms) and terms[j] == term[:cut] and _related(term[:cut], term):
+            return True
+    return False
+
+
+def mentions(snap, word: str) -> bool:
+    stems = tokenize(word)
+    if not stems:
+        return True  # a stop word or a digit: nothing to look for
+    terms = _terms(snap)
+    if any(_known(terms, stem) for stem in stems):
+        return True
+    skeletons = _vocab_by_skeleton(snap)
+    if _AR_WORD.fullmatch(word):
+        sk, other = arabic_skeleton(word), skeletons["latin"]
+    else:
+        sk, other = latin_skeleton(word), skeletons["ar"]
+    return len(sk) >= MIN_CROSS_SKELETON and sk in other
