@@ -10,9 +10,19 @@ QA_EMBED_PRECISION=fp32|bf16|auto overrides the choice.
 
 QA_EMBED_BACKEND=onnx-int8 runs the same weights through ONNX Runtime, int8-quantised
 (exported once, offline, into QA_ONNX_CACHE or ~/.cache/qa/onnx; needs `pip install
-onnxruntime onnx`). See docs/BENCHMARKS.md for its speed and recall against torch."""
+onnxruntime onnx`). See docs/BENCHMARKS.md for its speed and recall against torch.
+
+One Embedder serves every thread of a process (questions in the web app while an upload is
+indexed). A Hugging Face fast tokenizer is not safe to share: each call first sets truncation
+and padding on the underlying Rust tokenizer, then encodes with whatever is set at that moment.
+Counting tokens (no truncation, no padding) on the model's tokenizer while another thread
+encoded a batch switched that batch's padding off ("Unable to create tensor, you should
+probably activate truncation and/or padding") or capped a count at the model's limit. So the
+model and its tokenizer are used only under `_lock`, and counting has a copy and a lock of its
+own: the builder's chunker (a call per chunk) never waits for a question, nor breaks one."""
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from contextlib import nullcontext
@@ -62,26 +72,31 @@ class Embedder:
         _quiet_transformers()
         self.name = model
         self.model = SentenceTransformer(resolve_model(model), device="cpu")
-        self.tokenizer = self.model.tokenizer
+        self._lock = threading.Lock()  # the model and its tokenizer (see the module's docstring)
+        self._counter = copy.deepcopy(self.model.tokenizer)  # counting only, under _counter_lock
+        self._counter_lock = threading.Lock()
         self.max_tokens = int(self.model.max_seq_length)
         get_dimension = getattr(self.model, "get_embedding_dimension", None) or \
             self.model.get_sentence_embedding_dimension  # renamed in sentence-transformers 5.x
         self.dimension = int(get_dimension())
-        self._lock = threading.Lock()  # torch modules are not safe to call from many threads
         self.backend = os.environ.get("QA_EMBED_BACKEND", "torch") or "torch"
         if self.backend not in BACKENDS:
             from .errors import SettingsError
 
             raise SettingsError(f"unknown QA_EMBED_BACKEND {self.backend!r}; valid: {', '.join(BACKENDS)}")
-        self._onnx = _OnnxInt8(self.model, resolve_model(model)) if self.backend == "onnx-int8" else None
+        self._onnx = None
+        if self.backend == "onnx-int8":
+            self._onnx = _OnnxInt8(self.model, resolve_model(model), self._lock)
         self.precision = "int8" if self._onnx else precision
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of `text`, without the special tokens the model adds."""
-        return len(self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        with self._counter_lock:
+            return len(self._counter(text, add_special_tokens=False, truncation=False)["input_ids"])
 
     def special_tokens(self) -> int:
-        return len(self.tokenizer("", add_special_tokens=True)["input_ids"])
+        with self._counter_lock:
+            return len(self._counter("", add_special_tokens=True)["input_ids"])
 
     def documents(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -147,7 +162,7 @@ class _OnnxInt8:
     channel (per-tensor int8 moved vectors to cosine 0.95 of torch's; per channel keeps
     0.995), then mean pooling and normalisation in numpy. Only mean-pooled models qualify."""
 
-    def __init__(self, st_model, source: str):
+    def __init__(self, st_model, source: str, lock: threading.Lock):
         import onnxruntime as ort
 
         pooling = getattr(st_model[1], "pooling_mode", None) or \
@@ -158,6 +173,7 @@ class _OnnxInt8:
             raise SettingsError("QA_EMBED_BACKEND=onnx-int8 supports mean-pooled models only; "
                                 "use QA_EMBED_BACKEND=torch for this one")
         self.tokenizer = st_model.tokenizer
+        self.lock = lock  # the Embedder's lock for this tokenizer
         self.max_tokens = int(st_model.max_seq_length)
         self.prompts = getattr(st_model, "prompts", {}) or {}
         path = _onnx_file(st_model, source)
@@ -175,10 +191,11 @@ class _OnnxInt8:
         out = np.zeros((len(texts), 0), dtype="float32")
         for begin in range(0, len(texts), batch_size):
             part = order[begin:begin + batch_size]
-            enc = self.tokenizer([texts[i] for i in part], padding=True, truncation=True,
-                                 max_length=self.max_tokens, return_tensors="np")
+            with self.lock:
+                enc = self.tokenizer([texts[i] for i in part], padding=True, truncation=True,
+                                     max_length=self.max_tokens, return_tensors="np")
             feed = {name: enc[name].astype("int64") for name in self.inputs}
-            hidden = self.session.run(None, feed)[0]
+            hidden = self.session.run(None, feed)[0]  # ONNX Runtime sessions may run concurrently
             mask = enc["attention_mask"][..., None].astype("float32")
             pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
             if not out.shape[1]:
@@ -263,7 +280,9 @@ def _use_threads(n_texts: int) -> None:
     300 SQuAD paragraphs like LangChain does. A query is one of several concurrent requests:
     on two threads its encoding varied from 8.8 to 16.7 ms against a steady 9.3 ms on one,
     and answers were 4x slower on two threads under load (docs/BENCHMARKS.md).
-    QA_TORCH_THREADS fixes the number instead."""
+    QA_TORCH_THREADS fixes the number instead. Safe from many threads: with torch's OpenMP
+    backend the count is kept per calling thread, and it is set under the Embedder's lock by the
+    thread that then runs the model."""
     import torch
 
     fixed = int(os.environ.get("QA_TORCH_THREADS", "0") or 0)
