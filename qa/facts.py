@@ -42,6 +42,11 @@ _DATE_WORDS = re.compile(
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|last (?:week|month|year)|"
     r"this (?:week|month|year)|ago)\b|الاثنين|الثلاثاء|الأربعاء|الخميس|الجمعة|السبت|الأحد|أمس|اليوم|الماضي", re.I)
 _PERCENT_WORDS = re.compile(r"%|٪|\bper ?cent\b|بالمئة|بالمائة|في المئة|في المائة", re.I)
+# "Cairo, 11 February 2025 — ", "CAIRO (Reuters) - ": where and when a story was filed, not a
+# fact it states; a wire copy of the same story carries another dateline or none.
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][\w’'.-]*(?: [A-Z][\w’'.-]*){0,3},\s*(?:\d{1,2}\s+[A-Za-z]+\.?,?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2}"
+    r"(?:,?\s+\d{4})?)|[A-Z]{3,}(?: [A-Z]{3,})*)\s*(?:\([^)]{1,40}\))?\s*[—–-]{1,2}\s+")
 # Capitalised words that name no entity: sentence glue, titles and calendar words.
 _NOT_NAMES = frozenset("""
 a an and the this that these those it its they their there he she his her we our you your i
@@ -69,6 +74,7 @@ def normalize_digits(text: str) -> str:
 
 def facts_of(text: str) -> Facts:
     text = normalize_digits(unicodedata.normalize("NFKC", text))
+    text = _DATELINE.sub("", text, count=1)
     identifiers = set()
     for m in _IDENT.finditer(text):
         identifiers.add(m.group(0).upper().replace("-", ""))

@@ -50,12 +50,39 @@ def _known(terms: list[str], term: str) -> bool:
     return False
 
 
+def _near(terms: list[str], term: str) -> bool:
+    """An Arabic stem one or two letters away from an indexed one: light stemming leaves
+    broken plurals and inflections apart (مباريات ~ مباراة, جوائز ~ جائزة), which names
+    are not."""
+    budget = 2 if len(term) >= 7 else 1 if len(term) >= 4 else 0
+    if not budget:
+        return False
+    lo = bisect.bisect_left(terms, term[0])
+    hi = bisect.bisect_left(terms, chr(ord(term[0]) + 1))
+    return any(abs(len(t) - len(term)) <= budget and _within(t, term, budget) for t in terms[lo:hi])
+
+
+def _within(a: str, b: str, budget: int) -> bool:
+    """Levenshtein distance of a and b is at most `budget` (rows cut off early)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > budget:
+            return False
+        previous = current
+    return previous[-1] <= budget
+
+
 def mentions(snap, word: str) -> bool:
     stems = tokenize(word)
     if not stems:
         return True  # a stop word or a digit: nothing to look for
     terms = _terms(snap)
     if any(_known(terms, stem) for stem in stems):
+        return True
+    if _AR_WORD.fullmatch(word) and any(_near(terms, stem) for stem in stems):
         return True
     skeletons = _vocab_by_skeleton(snap)
     if _AR_WORD.fullmatch(word):
