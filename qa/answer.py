@@ -42,6 +42,7 @@ NOT_MENTIONED = {"en": "No article mentions {}.", "ar": "لا يذكر أي مق
 # passage states weighs the sentence down a little, one its passage lacks weighs it down more.
 CONCERN_IN_PASSAGE = 0.9
 CONCERN_ABSENT = 0.7
+CONTEXT_CREDIT_CONTENT = 0.9
 CONCERN_OFF_TITLE = 0.85  # the article's title names another subject than the one asked about
 # Terms of "how many / how much / how long": they ask, articles never state them.
 QUESTION_TERMS = frozenset(tokenize("many much long often"))
@@ -124,9 +125,12 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     # The names and ids asked about count where the passage states them: "The plant will
     # create 3,800 jobs" answers "How many jobs will project Z020 create?" when its passage
     # is the one about Z020 (the concern factor still prefers a sentence that names it).
-    subject_terms = {t for w in subject if _LATIN.search(w) for t in tokenize(w)} & q_terms
-    context = {p.chunk_id: subject_terms & set(tokenize(f"{p.title}\n{p.text}")) for p in passages}
-    overlap = np.array([sum(idf[t] for t in q_terms & (c.terms | context[c.passage.chunk_id])) / total
+    # Arabic subject words are content words, not only names: they count at 0.9 of their weight where
+    # only the passage states them, so the sentence that states them itself still ranks first.
+    credit = {t: 1.0 if _LATIN.search(w) else CONTEXT_CREDIT_CONTENT for w in subject for t in tokenize(w)}
+    context = {p.chunk_id: set(credit) & q_terms & set(tokenize(f"{p.title}\n{p.text}")) for p in passages}
+    overlap = np.array([(sum(idf[t] for t in q_terms & c.terms) +
+                         sum(idf[t] * credit[t] for t in context[c.passage.chunk_id] - c.terms)) / total
                         for c in candidates])
     if index.covers(lang):
         emb = index.embedder()

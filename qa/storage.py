@@ -255,11 +255,21 @@ def check_index_folder(index_dir: Path) -> None:
     if (index_dir / CURRENT).exists():
         return
     foreign = sorted(p.name for p in index_dir.iterdir() if not _ours(p))
+    foreign += sorted(f"{p.relative_to(index_dir).as_posix()}" for g in index_dir.iterdir() if _ours(g) and g.is_dir()
+                      for p in g.rglob("*") if not _written_by_qa(g, p))
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         here = index_dir.resolve()
         raise IndexFolderError(f"{index_dir} is not empty and holds no qa index ({shown}): choose an empty "
                                f"or new folder for --index, e.g. {here.with_name(here.name + '-index')}")
+
+
+def _written_by_qa(generation: Path, path: Path) -> bool:
+    """A file (or the bm25 folder) that a generation folder holds when qa wrote it."""
+    rel = path.relative_to(generation).parts
+    if rel == ("bm25",):
+        return path.is_dir() and not path.is_symlink()
+    return (len(rel) == 1 and rel[0] in GENERATION_FILES) or (len(rel) == 2 and rel[0] == "bm25" and rel[1] in BM25_FILES)
 
 
 def _ours(path: Path) -> bool:

@@ -153,6 +153,15 @@ def test_build_refuses_a_folder_of_other_files_and_touches_nothing(tmp_path, cap
     assert listing(folder) == before
 
 
+def test_a_folder_named_like_a_generation_with_other_files_is_not_ours(tmp_path):
+    folder = tmp_path / "index"
+    (folder / "g000999").mkdir(parents=True)
+    (folder / "g000999" / "important.txt").write_text("mine")
+    with pytest.raises(qa.IndexFolderError, match="g000999/important.txt"):
+        qa.build_index(SEEDS, folder)
+    assert (folder / "g000999" / "important.txt").read_text() == "mine"
+
+
 def test_build_into_an_empty_or_new_folder_goes_ahead(tmp_path):
     (tmp_path / "empty").mkdir()
     for folder in (tmp_path / "empty", tmp_path / "new" / "index"):
