@@ -30,6 +30,7 @@ _AR_QUESTION_WORDS = frozenset(normalize_arabic(w) for w in """
 # Words after which Arabic puts a name: with, about, and "company / city / state ... X".
 _AR_NAME_CUES = frozenset("""مع عن ومع وعن شركة شركه مدينة مدينه دولة دوله منظمة منظمه مؤسسة جامعة صحيفة وكالة
 جزيرة ولاية مقاطعة إقليم اقليم""".split())
+_AR_VERB_SHAPE = re.compile(r"^و?س[يتنأ]|(?:ها|هم|هما|كم|نا)$")
 _AR_CONTENT = re.compile(r"[\u0621-\u064a]{2,}")
 _AR_DEFINITE = re.compile(r"^(?:[وفبلك])?(?:ال|لل)([\u0621-\u064a]+)$")
 
@@ -97,6 +98,8 @@ def _transliterated(word: str) -> bool:
     """Foreign names written in Arabic spell their vowels out (هاكان, روكيتسان, كينيا), where
     Arabic words mostly do not: two long-vowel letters inside a word of five letters or more."""
     inner = word[1:-1]
+    if _AR_VERB_SHAPE.search(word):
+        return False  # سيقام, سيوفرها: a future-tense verb or a pronoun ending, not a name
     return len(word) >= 5 and sum(inner.count(ch) for ch in "اوي") >= 2 and not _AR_DEFINITE.match(word)
 
 
