@@ -38,10 +38,9 @@ NO_ANSWER = {
     "ar": "لا تجيب المقالات عن هذا السؤال.",
 }
 NOT_MENTIONED = {"en": "No article mentions {}.", "ar": "لا يذكر أي مقال {}."}
-# An answer sentence must concern what was asked: a name of the question that only its
-# passage states weighs the sentence down a little, one its passage lacks weighs it down more.
-CONCERN_IN_PASSAGE = 0.9
-CONCERN_ABSENT = 0.7
+# An answer sentence must concern what was asked: a name of the question it does not state
+# weighs it down a little (SQuAD: more only cost answers whose paragraph leaves the name implicit).
+CONCERN_ELSEWHERE = 0.9
 CONTEXT_CREDIT_CONTENT = 0.9
 CONCERN_OFF_TITLE = 0.85  # the article's title names another subject than the one asked about
 # Terms of "how many / how much / how long": they ask, articles never state them.
@@ -156,23 +155,31 @@ def _off_topic(index: Index, passages: list[Passage], subject: list[str]) -> set
     if not names:
         return set()
     rarest = max(names, key=lambda w: max(index.idf(t) for t in tokenize(w)))
-    titled = {p.chunk_id for p in passages if _names_in(rarest, p.title.casefold())}
-    return {p.chunk_id for p in passages if p.chunk_id not in titled} if titled else set()
+    headlined = [p for p in passages if _has_headline(index, p)]
+    titled = {p.chunk_id for p in headlined if _names_in(rarest, p.title.casefold())}
+    return {p.chunk_id for p in headlined if p.chunk_id not in titled} if titled else set()
+
+
+def _has_headline(index: Index, passage: Passage) -> bool:
+    """Whether the article's title is a headline (a line of its own) rather than the start of
+    its first sentence, which says little about what the whole article is about."""
+    text = passage.text if passage.start == 0 else index.article(passage.doc_id).text[:len(passage.title) + 1]
+    return text.startswith(passage.title + "\n")
 
 
 def _concern(c: Candidate, subject: list[str]) -> float:
-    """How far the sentence concerns the question's names: stated in it (1), only in its
-    passage or title (CONCERN_IN_PASSAGE), or nowhere near it (CONCERN_ABSENT)."""
+    """How far the sentence concerns the question's names and ids: an id its passage never
+    states rules it out; a name the sentence does not state weighs it down a little (the
+    answer to "How many jobs will the Zagazig plant create?" may say "The plant ...")."""
     factor = 1.0
-    sentence, context = c.text.casefold(), f"{c.passage.title}\n{c.passage.text}".casefold()
+    sentence = c.text.casefold()
     for word in subject:
         if _IDENT.fullmatch(word) and word.upper().replace("-", "") not in _context_facts(c).identifiers:
             return 0.0  # an id asked about (project Z017, F-16) that the passage never states
         if not word.isascii() and not _LATIN.search(word):
             continue  # Arabic subject words are content words, not only names: no weight here
-        if _names_in(word, sentence):
-            continue
-        factor = min(factor, CONCERN_IN_PASSAGE if _names_in(word, context) else CONCERN_ABSENT)
+        if not _names_in(word, sentence):
+            factor = CONCERN_ELSEWHERE
     return factor
 
 
