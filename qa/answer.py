@@ -62,12 +62,15 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
     index = index.pinned()  # one generation for the whole answer, even if a build finishes now
     lang = "ar" if detect_language(question) == "ar" else "en"
     query = retrieval_query(question, history)
+    search_where = where
     if lang == "ar" and not (where or {}).get("lang") and not index.covers("ar"):
-        where = {**(where or {}), "lang": "ar"}  # an Arabic question is answered from Arabic text
+        # An Arabic question is answered from Arabic text; the same fact in an English article
+        # is still cited beside it (corroboration keeps the user's own filters only).
+        search_where = {**(where or {}), "lang": "ar"}
     subject = subject_words(question, history)
     absent = [w for w in subject if not index.mentions(w)]
     query_vector = index.embedder().queries([query])[0] if index.covers(lang) and mode != "lexical" else None
-    passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=where,
+    passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=search_where,
                                                         query_vector=query_vector)
     if absent:
         return _abstain(question, lang, passages, absent)

@@ -80,11 +80,20 @@ def _shares_a_figure(main: Candidate, other: Candidate) -> bool:
     return not wanted or bool(wanted & (other.facts.numbers | other.facts.identifiers))
 
 
+def _name_share(main: Candidate, other: Candidate) -> float:
+    """Share of the sentence's names the other must state. Across languages an identifier
+    both state (Z111) already names the subject, and an Arabic sentence's "names" are all its
+    words (Arabic has no capitals), most of which no English sentence can share."""
+    if main.passage.lang != other.passage.lang and main.facts.identifiers:
+        return 0.0
+    return 0.5
+
+
 def same_fact(index, main: Candidate, other: Candidate) -> bool:
     """Whether `other` states the fact of `main`: the same numbers, identifiers and rare names
     (qa/facts.py), about the same thing, in similar words."""
     weight = name_weight(index)
-    if not _shares_a_figure(main, other) or not agree(main.facts, _stated_by(other), weight):
+    if not _shares_a_figure(main, other) or not agree(main.facts, _stated_by(other), weight, _name_share(main, other)):
         return False
     mine, theirs = _context(main), _context(other)
     if not main.facts.identifiers and not mine.identifiers <= theirs.identifiers:
@@ -140,7 +149,7 @@ def corroboration(index, main: Candidate, duplicates, twins, where) -> list[Cand
             # Cheap filters before any embedding: the figures agree, and without figures to
             # anchor the fact only a near-copy can qualify.
             if (shared or p.lang != main.passage.lang) and (anchored or shared >= PLAIN_JACCARD) and \
-                    _shares_a_figure(main, c) and agree(main.facts, _stated_by(c), weight):
+                    _shares_a_figure(main, c) and agree(main.facts, _stated_by(c), weight, _name_share(main, c)):
                 candidates.append(c)
     same_language = [c for c in candidates if c.passage.lang == main.passage.lang]
     if same_language and main.vector is not None:
