@@ -378,12 +378,14 @@ def states_seed_fact(sentence: str, passage: str) -> tuple[bool, str]:
             forms = NAME_PAIRS.get(name, []) if arabic_passage else [name]
             if not any(f.casefold() in passage.casefold() for f in forms):
                 lost.append(name)
-    else:  # an Arabic sentence: its declared names must be there, in either script
-        for english, forms in NAME_PAIRS.items():
-            if any(f in sentence for f in forms):
-                options = forms if arabic_passage else [english]
-                if not any(f.casefold() in passage.casefold() for f in options):
-                    lost.append(english)
+    else:  # an Arabic sentence: each declared name it holds must be there, in either script
+        # (an Arabic form stands for every English name the table pairs with it: التركية is
+        # Türkiye, Turkey or Turkish)
+        for form in sorted({f for forms in NAME_PAIRS.values() for f in forms if f in sentence}):
+            english = sorted(e for e, forms in NAME_PAIRS.items() if form in forms)
+            options = [form] if arabic_passage else english
+            if not any(f.casefold() in passage.casefold() for f in options):
+                lost.append(form if arabic_passage else "/".join(english))
     return (not lost), (f"names not in the cited passage: {lost}" if lost else "")
 
 
