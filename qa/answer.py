@@ -53,6 +53,7 @@ _ENTITY = re.compile(r"\b[A-ZÀ-Ý][\w’'-]+")
 _WORD = re.compile(r"\w+")
 _LATIN = re.compile(r"[A-Za-z]")
 _CONTEXT_CACHE: dict = {}
+_ACRONYM = re.compile(r"[A-Z]{2,4}")
 
 
 def ask(question: str, index: Index, history: list[tuple[str, str]] | None = None, k: int = 5,
@@ -68,7 +69,8 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
         # is still cited beside it (corroboration keeps the user's own filters only).
         search_where = {**(where or {}), "lang": "ar"}
     subject = subject_words(question, history)
-    absent = [w for w in subject if not index.mentions(w)]
+    # Short acronyms (UN, UMC, WWII) are often spelt out in the articles: not enough to refuse.
+    absent = [w for w in subject if not index.mentions(w) and not _ACRONYM.fullmatch(w)]
     query_vector = index.embedder().queries([query])[0] if index.covers(lang) and mode != "lexical" else None
     passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=search_where,
                                                         query_vector=query_vector)

@@ -59,12 +59,14 @@ def _own_subject(question: str) -> list[str]:
     for m in _IDENT.finditer(question):
         found.append(m.group(0))
     for m in _LATIN_WORD.finditer(question):
+        if not question[:m.start()].strip():
+            continue  # the first word is capitalised whatever it is ("Besides ...", "Thomas ...")
         for word in re.sub(r"[’']s$", "", m.group(0).strip("’'-")).split("-"):  # Egypt-Türkiye: two names
             if not word[:1].isupper() or word.casefold() in _NOT_NAMES or word.casefold() in _OPENERS:
                 continue
             if any(word in ident for ident in found):
                 continue
-            found.append(word)
+            found.append(re.sub(r"(?<=[A-Z])s$", "", word))  # MVPs, TDs: plurals of acronyms
     found += _arabic_names(question)
     return list(dict.fromkeys(found))
 

@@ -62,16 +62,31 @@ def _near(terms: list[str], term: str) -> bool:
     return any(abs(len(t) - len(term)) <= budget and _within(t, term, budget) for t in terms[lo:hi])
 
 
-def _within(a: str, b: str, budget: int) -> bool:
+def _misspelt(terms: list[str], term: str) -> bool:
+    """A Latin word one slip away from an indexed one (Sentanta ~ Setanta, Counil ~ Council,
+    Beriods ~ Beroids): questions are typed in a hurry. Short words are left alone, since
+    Chile is not a misspelt child."""
+    budget = 2 if len(term) >= 9 else 1 if len(term) >= 6 else 0
+    if not budget:
+        return False
+    lo = bisect.bisect_left(terms, term[0])
+    hi = bisect.bisect_left(terms, chr(ord(term[0]) + 1))
+    return any(abs(len(t) - len(term)) <= budget and _within(t, term, budget, swaps=True) for t in terms[lo:hi])
+
+
+def _within(a: str, b: str, budget: int, swaps: bool = False) -> bool:
     """Levenshtein distance of a and b is at most `budget` (rows cut off early)."""
-    previous = list(range(len(b) + 1))
+    before, previous = None, list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if swaps and before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)  # two neighbouring letters swapped: one slip
+            current.append(cost)
         if min(current) > budget:
             return False
-        previous = current
+        before, previous = previous, current
     return previous[-1] <= budget
 
 
@@ -83,6 +98,8 @@ def mentions(snap, word: str) -> bool:
     if any(_known(terms, stem) for stem in stems):
         return True
     if _AR_WORD.fullmatch(word) and any(_near(terms, stem) for stem in stems):
+        return True
+    if not _AR_WORD.fullmatch(word) and any(_misspelt(terms, stem) for stem in stems):
         return True
     skeletons = _vocab_by_skeleton(snap)
     if _AR_WORD.fullmatch(word):
