@@ -54,6 +54,7 @@ _WORD = re.compile(r"\w+")
 _LATIN = re.compile(r"[A-Za-z]")
 _CONTEXT_CACHE: dict = {}
 _ACRONYM = re.compile(r"[A-Z]{2,4}")
+_NAME_GLUE = frozenset("what which who when where how why did does do is are was were the and of".split())
 
 
 def ask(question: str, index: Index, history: list[tuple[str, str]] | None = None, k: int = 5,
@@ -70,7 +71,8 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
         search_where = {**(where or {}), "lang": "ar"}
     subject = subject_words(question, history)
     # Short acronyms (UN, UMC, WWII) are often spelt out in the articles: not enough to refuse.
-    absent = [w for w in subject if not index.mentions(w) and not _ACRONYM.fullmatch(w)]
+    absent = [w for w in subject if not index.mentions(w) and not _ACRONYM.fullmatch(w)
+              and not _partly_mentioned(index, w, question)]
     query_vector = index.embedder().queries([query])[0] if index.covers(lang) and mode != "lexical" else None
     passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=search_where,
                                                         query_vector=query_vector)
@@ -86,6 +88,14 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
         return _abstain(question, lang, passages)
     chosen = _select(index, scored, threshold)
     return _compose(question, index, chosen, passages, duplicates, where)
+
+
+def _partly_mentioned(index: Index, word: str, question: str) -> bool:
+    """A word of a longer name whose other words an article mentions ("Graham Twigg" where the
+    article says "Twigg"): the name is there, this part of it is not needed."""
+    m = re.search(rf"((?:[A-Z][\w’'-]*\s+)*){re.escape(word)}((?:\s+[A-Z][\w’'-]*)*)", question)
+    others = (m.group(1).split() + m.group(2).split()) if m else []
+    return any(index.mentions(re.sub(r"[’']s$", "", o)) for o in others if o.casefold() not in _NAME_GLUE)
 
 
 def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:

@@ -67,8 +67,9 @@ def _misspelt(terms: list[str], term: str) -> bool:
     Beriods ~ Beroids): questions are typed in a hurry. Short words are left alone, since
     Chile is not a misspelt child."""
     budget = 2 if len(term) >= 9 else 1 if len(term) >= 6 else 0
-    if not budget:
-        return False
+    if not budget:  # short words: only two letters swapped (Zeria ~ Zeira)
+        swapped = {term[:i] + term[i + 1] + term[i] + term[i + 2:] for i in range(len(term) - 1)} - {term}
+        return len(term) == 5 and any(_known(terms, t) for t in swapped)
     lo = bisect.bisect_left(terms, term[0])
     hi = bisect.bisect_left(terms, chr(ord(term[0]) + 1))
     return any(abs(len(t) - len(term)) <= budget and _within(t, term, budget, swaps=True) for t in terms[lo:hi])

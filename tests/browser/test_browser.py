@@ -101,7 +101,7 @@ def test_uploaded_hostile_article_is_inert_text_and_answerable(session, server, 
 
 def test_unanswerable_question_shows_the_abstention(session):
     answer = session.ask("Who won the 2022 football World Cup?")
-    assert "No article mentions" in answer.inner_text() and "Cup" in answer.inner_text()
+    assert "The articles do not answer this question." in answer.inner_text()
     assert answer.locator("a.qa-cite").count() == 0
     related = answer.locator(".qa-related-source")
     assert all("not answering the question" in r.inner_text().lower() for r in related.all())
