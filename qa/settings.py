@@ -33,6 +33,15 @@ class Settings:
     max_query_chars: int = 2_000
     # Most passages one search or answer may ask for: k=10**9 took 12 s and stalled other users.
     max_k: int = 50
+    # Fetching pages and feeds (qa add, qa refresh, "Add by link"): seconds per request,
+    # largest response accepted, redirects followed.
+    fetch_timeout: int = 20
+    max_fetch_bytes: int = 5_000_000
+    max_redirects: int = 5
+    # Whether the web app may fetch loopback, private, link-local and metadata addresses.
+    # Off: a server must not become a way into the network it runs in (SSRF). The command
+    # line always may (it runs as the user, on the user's machine).
+    fetch_private: bool = False
 
     def replace(self, **changes) -> "Settings":
         return from_dict({**dataclasses.asdict(self), **changes})
@@ -56,6 +65,8 @@ def from_dict(values: dict) -> Settings:
             clean[name] = tuple(value)
         elif name == "model":
             clean[name] = str(value)
+        elif _FIELDS[name].type in (bool, "bool"):
+            clean[name] = _flag(name, value)
         else:
             try:
                 clean[name] = int(value)
@@ -67,6 +78,17 @@ def from_dict(values: dict) -> Settings:
     if settings.chunk_overlap >= settings.chunk_tokens:
         raise SettingsError("chunk_overlap must be smaller than chunk_tokens")
     return settings
+
+
+def _flag(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"setting {name} must be 1/0 (true/false), got {value!r}")
 
 
 def from_env(**overrides) -> Settings:

@@ -16,6 +16,8 @@ class Article:
     source: str | None  # outlet, when the text states one
     content_hash: str  # sha256 of the raw file bytes
     removed: tuple[str, ...] = ()  # boilerplate lines taken out, kept for inspection
+    url: str | None = None  # the original page: canonical URL, or the address it was fetched from
+    author: str | None = None  # as the page names them ("A; B" for several)
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,11 @@ class Passage:
     date: str | None
     source: str | None
     chunk_id: int = -1
+    url: str | None = None
+    author: str | None = None
 
     def __str__(self) -> str:
-        meta = ", ".join(x for x in (self.source, self.date, self.doc_id) if x)
+        meta = ", ".join(x for x in (self.source, self.author, self.date, self.doc_id, self.url) if x)
         return f"{self.title} ({meta})\n{self.text}"
 
 
@@ -83,6 +87,6 @@ class Answer:
         if self.citations:
             out.append("\nSources:")
             for n, p in enumerate(self.citations, 1):
-                meta = ", ".join(x for x in (p.source, p.date, p.doc_id) if x)
+                meta = ", ".join(x for x in (p.source, p.author, p.date, p.doc_id, p.url) if x)
                 out.append(f"[{n}] {p.title} ({meta})\n    {p.text}")
         return "\n".join(out)
