@@ -57,3 +57,8 @@ class FilterError(InputError):
 
 class IndexFolderError(QAError):
     """The index folder holds files that are not a qa index: a build will not write there."""
+
+
+class FetchError(QAError):
+    """A page or feed could not be fetched: refused address, HTTP error, timeout, size or type
+    limit. The message names the URL and the reason on one line."""

@@ -42,6 +42,9 @@ class Settings:
     # Off: a server must not become a way into the network it runs in (SSRF). The command
     # line always may (it runs as the user, on the user's machine).
     fetch_private: bool = False
+    # Hosts (`host` or `host:port`) that may be fetched even when private addresses are refused:
+    # an intranet news server an administrator trusts. QA_FETCH_ALLOW=news.corp,10.1.2.3:8080
+    fetch_allow: tuple[str, ...] = ()
 
     def replace(self, **changes) -> "Settings":
         return from_dict({**dataclasses.asdict(self), **changes})
@@ -59,10 +62,10 @@ def from_dict(values: dict) -> Settings:
         if value is None:
             clean[name] = None
             continue
-        if name == "model_languages":
+        if name in ("model_languages", "fetch_allow"):
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
-            clean[name] = tuple(value)
+            clean[name] = tuple(str(v) for v in value)
         elif name == "model":
             clean[name] = str(value)
         elif _FIELDS[name].type in (bool, "bool"):
