@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import QAError
@@ -83,6 +84,26 @@ def save(source: Path, data: dict) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+@contextmanager
+def locked(source: Path):
+    """One writer of the record (and of the pages it names) at a time; a second waits. Held
+    only while files are written, never while fetching, so waits are short. flock is released
+    by the kernel if its holder dies."""
+    import fcntl
+
+    folder = Path(source) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _read(source: Path) -> dict:
