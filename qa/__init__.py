@@ -8,7 +8,7 @@
 """
 from importlib import import_module
 
-from .errors import (BuildLockedError, EmptyQueryError, FilterError, HistoryError, IndexCorruptError,
+from .errors import (BuildLockedError, EmptyQueryError, FetchError, FilterError, HistoryError, IndexCorruptError,
                      IndexFolderError, IndexMismatchError, IndexNotFoundError, InputError, InvalidQueryError,
                      QAError, QueryTooLongError, SettingsError, SourceNotFoundError)
 from .settings import Settings
@@ -16,7 +16,8 @@ from .types import Answer, Article, BuildReport, Passage
 
 # Loaded on first use (PEP 562): `qa --help` and the CLI's argument parsing must not pay for
 # numpy, FAISS or torch.
-_LAZY = {"ask": "answer", "build_index": "build", "load_index": "index", "Index": "index"}
+_LAZY = {"ask": "answer", "build_index": "build", "load_index": "index", "Index": "index",
+         "save_pages": "web", "add_feed": "web", "poll_feeds": "web", "SaveReport": "web"}
 
 
 def __getattr__(name: str):
@@ -28,9 +29,9 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "build_index", "load_index", "ask", "Index", "Settings",
+    "build_index", "load_index", "ask", "Index", "Settings", "save_pages", "add_feed", "poll_feeds", "SaveReport",
     "Passage", "Answer", "Article", "BuildReport",
     "QAError", "IndexNotFoundError", "IndexMismatchError", "IndexCorruptError", "EmptyQueryError",
     "QueryTooLongError", "BuildLockedError", "SettingsError", "SourceNotFoundError", "FilterError",
-    "InputError", "InvalidQueryError", "HistoryError", "IndexFolderError",
+    "InputError", "InvalidQueryError", "HistoryError", "IndexFolderError", "FetchError",
 ]

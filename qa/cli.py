@@ -9,7 +9,7 @@ import os
 import sys
 from dataclasses import asdict
 
-from .errors import QAError
+from .errors import FetchError, QAError
 
 MODES = ("hybrid", "dense", "lexical")  # qa.validation.MODES; not imported, to keep `qa --help` light
 
@@ -122,6 +122,21 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(run=_eval)
 
+    d = sub.add_parser("add", help="save web pages (or record a feed) into the source folder, then index them")
+    d.add_argument("urls", nargs="*", metavar="URL", help="web pages to save (http:// or https://)")
+    d.add_argument("--feed", action="append", metavar="URL",
+                   help="record an RSS or Atom feed and fetch its entries (qa refresh fetches new ones later)")
+    d.add_argument("--source", default="seeds", help="folder the pages are saved in (default: seeds)")
+    _index_arg(d)
+    d.add_argument("--json", action="store_true", help="print the reports as JSON")
+    d.set_defaults(run=_add)
+
+    r = sub.add_parser("refresh", help="fetch the new entries of the recorded feeds, then index them")
+    r.add_argument("--source", default="seeds", help="folder the feeds were added to (default: seeds)")
+    _index_arg(r)
+    r.add_argument("--json", action="store_true", help="print the reports as JSON")
+    r.set_defaults(run=_refresh)
+
     v = sub.add_parser("serve", help="start the web app (builds the index first if there is none)")
     _index_arg(v)
     v.add_argument("--source", default="seeds", help="folder of articles (default: seeds)")
@@ -145,12 +160,14 @@ def _mode_arg(p):
 def _filter_args(p):
     p.add_argument("--lang", help="only articles in this language (en, ar, ...)")
     p.add_argument("--source-name", dest="source_name", help="only articles from this outlet")
+    p.add_argument("--author", help="only articles by this author")
     p.add_argument("--date-from", help="only articles dated on or after (YYYY-MM-DD)")
     p.add_argument("--date-to", help="only articles dated on or before (YYYY-MM-DD)")
 
 
 def _where(args) -> dict | None:
-    where = {"lang": args.lang, "source": args.source_name, "date_from": args.date_from, "date_to": args.date_to}
+    where = {"lang": args.lang, "source": args.source_name, "author": args.author,
+             "date_from": args.date_from, "date_to": args.date_to}
     where = {k: v for k, v in where.items() if v}
     return where or None
 
@@ -222,6 +239,67 @@ def _eval(args) -> int:
     return 0
 
 
+def _add(args) -> int:
+    from .settings import from_env
+    from .web import SaveReport, add_feed, poll_feeds, save_pages
+
+    if not args.urls and not args.feed:
+        _error("give at least one URL to save, or --feed URL (see `qa add --help`)")
+        return 2
+    settings = from_env()
+    # The command line runs as the user, on the user's machine: it may fetch private addresses.
+    report, feeds = SaveReport(), []
+    with _Progress() as progress:
+        if args.urls:
+            report = save_pages(args.urls, args.source, settings=settings, allow_private=True, progress=progress)
+        for url in args.feed or []:
+            try:
+                feeds.append(add_feed(url, args.source, settings=settings, allow_private=True))
+            except FetchError as exc:
+                report.failed.append((url, str(exc)))
+        if feeds:  # a newcomer expects the feed's articles now, not at the next refresh
+            polled = poll_feeds(args.source, settings=settings, allow_private=True, progress=progress,
+                                only=[f.url for f in feeds])
+            report = SaveReport(saved=report.saved + polled.saved, unchanged=report.unchanged + polled.unchanged,
+                                failed=report.failed + polled.failed)
+    return _index_saved(args, settings, report, feeds)
+
+
+def _refresh(args) -> int:
+    from .settings import from_env
+    from .web import feeds, poll_feeds
+
+    if not feeds(args.source):
+        raise QAError(f"no feeds recorded in {args.source}; add one with `qa add --feed URL --source {args.source}`")
+    settings = from_env()
+    with _Progress() as progress:
+        report = poll_feeds(args.source, settings=settings, allow_private=True, progress=progress)
+    return _index_saved(args, settings, report, [])
+
+
+def _index_saved(args, settings, report, feeds) -> int:
+    """Print what was fetched, build when anything is there to index, and say when nothing changed."""
+    from .build import build_index
+
+    built = None
+    if report.saved or report.unchanged:
+        with _Progress() as progress:
+            built = build_index(args.source, args.index, settings=settings, progress=progress)
+    if args.json:
+        print(json.dumps({"feeds": [asdict(f) for f in feeds], "fetch": asdict(report),
+                          "build": asdict(built) if built else None}, ensure_ascii=False, indent=2))
+    else:
+        for feed in feeds:
+            print(feed)
+        print(report)
+        if built is not None:
+            print(built)
+        if not report.saved and (built is None or not (built.added or built.updated or built.removed)):
+            print("nothing new: no page was saved and the index did not change")
+    everything_failed = report.failed and not report.saved and not report.unchanged
+    return 1 if everything_failed else 0
+
+
 def _serve(args) -> int:
     from ui.app import serve
 
@@ -242,7 +320,8 @@ class _Progress:
 
         bar = self.bars.get(stage)
         if bar is None:
-            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="chunk" if stage == "embedding" else "file",
+            unit = {"embedding": "chunk", "fetching": "page", "feeds": "feed"}.get(stage, "file")
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit=unit,
                                           file=sys.stderr, leave=False)
         bar.update(done - bar.n)
 

@@ -108,13 +108,16 @@ def feeds(source: str | Path) -> dict[str, str]:
 
 
 def poll_feeds(source: str | Path, *, settings: Settings | None = None, allow_private: bool = True,
-               progress: Progress | None = None) -> SaveReport:
-    """For every recorded feed, save the entries not seen before. An entry is seen when its
-    link was fetched before (by a feed or by `save_pages`) or its page's bytes were; an entry
-    that fails is tried again at the next poll."""
+               progress: Progress | None = None, only: Iterable[str] | None = None) -> SaveReport:
+    """For every recorded feed (or those in `only`), save the entries not seen before. An
+    entry is seen when its link was fetched before (by a feed or by `save_pages`) or its page's
+    bytes were; an entry that fails is tried again at the next poll."""
     settings = settings or from_env()
     source = Path(source)
     recorded = list(registry.load(source)["feeds"])
+    if only is not None:
+        wanted = {_clean(u) for u in only}
+        recorded = [u for u in recorded if u in wanted]
     report = progress or (lambda stage, done, total: None)
     result = SaveReport()
     for n, feed_url in enumerate(recorded):
