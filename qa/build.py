@@ -13,13 +13,14 @@ import numpy as np
 
 from . import storage, store
 from .chunking import chunk_text
-from .cleaning import clean
 from .errors import IndexCorruptError, SourceNotFoundError
 from .lexical import LexicalIndex, tokenize
-from .readers import Skip, read_file, walk
+from .articles import load_article
+from .readers import Skip, walk
+from .registry import page_urls
 from .settings import Settings, from_env
 from .storage import check_compatible
-from .types import Article, BuildReport
+from .types import BuildReport
 from .vectors import FLAT, HNSW, VectorIndex
 
 # progress(stage, done, total): stages are "reading", "embedding", "writing".
@@ -29,6 +30,7 @@ EMBED_SLICE = 256  # texts per progress step; slices follow a global length sort
 
 @dataclass
 class _Plan:
+    source: Path
     new: dict[str, Path]  # doc_id -> path, to read and embed
     changed: set[str]
     unchanged: list[str]
@@ -147,7 +149,7 @@ def _plan(source: Path, settings: Settings, old_conn) -> _Plan:
     new = {d: paths[d] for d in kept if old.get(d) != kept[d]}
     removed = sorted(d for d in old if d not in kept)
     old_duplicates = store.duplicate_hashes(old_conn) if old_conn else {}
-    return _Plan(new, changed, unchanged, removed, skipped, duplicates, hashes, old_duplicates)
+    return _Plan(source, new, changed, unchanged, removed, skipped, duplicates, hashes, old_duplicates)
 
 
 def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings: Settings, report, hook):
@@ -175,23 +177,17 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
         size = min(settings.chunk_tokens,
                    embedder.max_tokens - embedder.special_tokens() - settings.title_tokens - 1)
         overlap = min(settings.chunk_overlap, size // 2)
+    fetched_from = page_urls(plan.source) if plan.new else {}
     for n, (doc_id, path) in enumerate(sorted(plan.new.items()), 1):
         report("reading", n, len(plan.new))
         try:
-            data, raw = read_file(path, settings.max_file_bytes)
+            article = load_article(path, doc_id, settings.max_file_bytes, url=fetched_from.get(doc_id))
         except Skip as why:
             skipped.append((doc_id, str(why)))
             continue
         except OSError as exc:
             skipped.append((doc_id, f"unreadable: {exc.strerror or exc}"))
             continue
-        cleaned = clean(raw, fallback_title=Path(doc_id).stem)
-        if not cleaned.text.strip():
-            skipped.append((doc_id, "no article text left after removing page boilerplate"))
-            continue
-        article = Article(doc_id=doc_id, title=cleaned.title, text=cleaned.text, lang=cleaned.lang,
-                          date=cleaned.date, source=cleaned.source,
-                          content_hash=hashlib.sha256(data).hexdigest(), removed=cleaned.removed)
         store.insert_article(conn, article)
         prefix = _title_prefix(article.title, embedder, settings.title_tokens)
         for order, chunk in enumerate(chunk_text(article.text, embedder.count_tokens, size, overlap)):

@@ -8,15 +8,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .dates import date_in, find_date, strip_dates
+
 # A line like this, from ~40% of the article onward, starts the page's tail (teasers,
 # "more stories", contact blocks): everything after it is not article text.
 _TAIL_MARKERS = re.compile(
     r"^(share this (article|story|page)|discover more|read more( articles on)?|related (articles|stories|posts)"
     r"|more (stories|from|news)|you may also like|recommended( for you)?|also read|most read|trending( now)?"
-    r"|اقرأ أيضا|اقرأ أيضاً|المزيد من|أخبار ذات صلة|شارك المقال)\b.*$",
+    # The same in Arabic (hamza forms vary: أ/ا, with or without tanwin).
+    r"|شارك هذا (المقال|الخبر|الموضوع)|اكتشف المزيد|[اأ]قر[اأ] (ال)?(مزيد|[اأ]يضا|[اأ]يضاً)"
+    r"|(مقالات|[اأ]خبار|مواضيع|موضوعات|قصص) (ذات صلة|متعلقة|مشابهة)|المزيد من|قد (يعجبك|يهمك)"
+    r"|مقترحات لك|الأكثر (قراءة|مشاهدة|تداولا|تداولاً)|شارك المقال)\b.*$",
     re.I,
 )
-# Lines that are page furniture wherever they appear.
+# Lines that are page furniture wherever they appear; each English rule has its Arabic twin.
 _NOISE = [
     re.compile(p, re.I)
     for p in (
@@ -28,50 +33,25 @@ _NOISE = [
         r"^(reuters|ap|afp|getty images|epa|anadolu|shutterstock|xinhua)(\s*/\s*[^/]{1,60})+$",
         r"^©.*$", r"^.*all rights reserved\.?$", r"^(subscribe|sign up)( to| for)? (our )?newsletter.*$",
         r"^click here.{0,60}$", r"^(skip to (main )?content|toggle navigation|menu|search)$",
-        r"^إعلان$", r"^شارك(\s+المقال)?$",
+        r"^follow us( on)?\b.{0,60}$",
+        r"^[اإ]علان$", r"^(محتوى )?(مدعوم|ممول|برعاية)$", r"^شارك(\s+هذا)?(\s+(المقال|الخبر|الموضوع))?$",
+        r"^(شارك|مشاركة|فيسبوك|فيس بوك|تويتر|واتساب|واتس اب|تيليجرام|تلغرام|لينكد[اإ]ن|طباعة|[اإ]كس)"
+        r"(\s*[|/·،,]?\s*(شارك|مشاركة|فيسبوك|فيس بوك|تويتر|واتساب|واتس اب|تيليجرام|تلغرام|لينكد[اإ]ن|طباعة|[اإ]كس))*$",
+        r"^شعار\b.{0,40}$", r"^.{0,30}\d+\s*(دقائق|دقيقة|دقيقتان|د)\s+(للقراءة|قراءة)$", r"^(مدة|وقت) القراءة.{0,20}$",
+        r"^(صورة|الصورة|صور|الصور|تصوير|مصدر الصورة|حقوق الصورة)\s*[:/].{0,80}$",
+        r"^(رويترز|[اأ] ف ب|[اأ]\.ف\.ب|فرانس برس|[اأ]سوشيتد برس|الأناضول|غيتي|جيتي|شينخوا)(\s*/\s*[^/]{1,60})+$",
+        r"^.{0,60}جميع الحقوق محفوظة.{0,40}$", r"^.*حقوق (النشر|الطبع) محفوظة.*$",
+        r"^(اشترك|سجل|اشتركوا)\s.{0,20}(النشرة|نشرتنا).*$", r"^(اضغط|انقر) هنا.{0,60}$",
+        r"^((تخطى|تخطي|انتقل) [اإ]لى المحتوى( الرئيسي)?|القائمة( الرئيسية)?|بحث|ابحث)$",
+        r"^تابع(نا|ونا) (على|عبر)\b.{0,60}$",
     )
 ]
-_BREADCRUMB_START = re.compile(r"^\d+\.\s*home$|^home\s*[>»/›|]", re.I)
+_BREADCRUMB_START = re.compile(r"^\d+\.\s*(home|الرئيسية)$|^(home|الرئيسية)\s*[>»/›|<«‹]", re.I)
 _NUMBERED = re.compile(r"^\d+\.\s+\S")
 _SENTENCE_END = re.compile(r"[.!?؟:;»”\"')\]。！？]$")
 _LATIN = re.compile(r"[A-Za-zÀ-ɏ]")
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
-_MONTHS = {
-    # English, Dutch, German, French, Spanish, Turkish month names and abbreviations.
-    1: "january jan januari januar janvier janv enero ene ocak",
-    2: "february feb februari februar février févr fevrier febrero şubat subat",
-    3: "march mar maart mrt märz maerz mars marzo mart",
-    4: "april apr avril avr abril nisan",
-    5: "may mei mai mayo mayıs mayis",
-    6: "june jun juni juin junio haziran",
-    7: "july jul juli juillet juil julio temmuz",
-    8: "august aug augustus août aout agosto ağustos agustos",
-    9: "september sep sept septembre septiembre eylül eylul",
-    10: "october oct okt oktober octobre octubre ekim",
-    11: "november nov novembre noviembre kasım kasim",
-    12: "december dec dez dezember décembre decembre déc diciembre dic aralık aralik",
-}
-_AR_MONTHS = {
-    1: ["يناير", "كانون الثاني"], 2: ["فبراير", "شباط"], 3: ["مارس", "آذار"],
-    4: ["أبريل", "إبريل", "ابريل", "نيسان"], 5: ["مايو", "أيار"], 6: ["يونيو", "يونيه", "حزيران"],
-    7: ["يوليو", "يوليه", "تموز"], 8: ["أغسطس", "آب"], 9: ["سبتمبر", "أيلول"],
-    10: ["أكتوبر", "اكتوبر", "تشرين الأول"], 11: ["نوفمبر", "تشرين الثاني"], 12: ["ديسمبر", "كانون الأول"],
-}
-_MONTH_OF = {w: m for m, names in _MONTHS.items() for w in names.split()}
-_AR_MONTH_OF = {name: m for m, names in _AR_MONTHS.items() for name in names}
-_MONTH_RE = "|".join(sorted(map(re.escape, _MONTH_OF), key=len, reverse=True))
-_AR_MONTH_RE = "|".join(sorted(map(re.escape, _AR_MONTH_OF), key=len, reverse=True))
-_DATE_PATTERNS = [
-    # 29 okt. 2025 / 24 October 2025
-    (re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.I), "dmy"),
-    # October 24, 2025
-    (re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I), "mdy"),
-    # 2025-10-24
-    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "ymd"),
-    # ٢٤ أكتوبر ٢٠٢٥ / 24 أكتوبر 2025
-    (re.compile(rf"(\d{{1,2}})\s+({_AR_MONTH_RE})\s+(\d{{4}})"), "dmy-ar"),
-]
 _STANDALONE_DATE = re.compile(r"^[^\w]*(\w+\s+)?[\d\s./:,-]*$")
 _SOURCE_LINE = re.compile(r"^(?:original\s+)?(?:source|المصدر)\s*[:：]\s*(.{2,80}?)\s*$", re.I | re.M)
 _TOLD = re.compile(r"\btold ((?:The |Al-|al-)?[A-Z][\w'’-]+(?: [A-Z][\w'’-]+){0,3})")
@@ -99,9 +79,17 @@ class Cleaned:
     lang: str
 
 
-def clean(raw: str, fallback_title: str = "") -> Cleaned:
+def clean(raw: str, fallback_title: str = "", *, markdown: bool = False) -> Cleaned:
+    """`markdown`: the text is Markdown, whose markup (heading marks, image and link syntax,
+    emphasis) is not article text."""
     lines = [line.strip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    date = _find_date(lines)
+    heading = None
+    if markdown:
+        first = next((line for line in lines if line), "")
+        if re.match(r"^#\s+\S", first):
+            heading = _markdown_line(first)  # "# Title": the article says what its title is
+        lines = [_markdown_line(line) for line in lines]
+    date = find_date(lines)
     keep, removed = _filter_lines(lines)
     text = _join(keep)
     if not text and raw.strip():
@@ -111,11 +99,46 @@ def clean(raw: str, fallback_title: str = "") -> Cleaned:
     return Cleaned(
         text=text,
         removed=tuple(removed),
-        title=_title(keep, fallback_title),
+        title=heading or _title(keep, fallback_title),
         date=date,
         source=source,
         lang=detect_language(text),
     )
+
+
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]|\([^)]*\))+(?:\s+\"[^\"]*\")?\)")
+_MD_REFERENCE = re.compile(r"^\[[^\]]+\]:\s*\S+.*$")  # [1]: https://... link definitions
+_MD_RULE = re.compile(r"^([-*_]\s*){3,}$")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+
+
+def drop_furniture(text: str) -> tuple[str, tuple[str, ...]]:
+    """Text already taken out of a page by an extractor: only lines that are page furniture
+    by name ("Advertisement", share rows, photo credits, "All rights reserved") leave. The
+    structural guesses `clean` makes for raw scrapes would cost real sentences here."""
+    keep, removed = [], []
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped and (any(p.match(stripped) for p in _NOISE) or _SOURCE_LINE.match(stripped)):
+            removed.append(stripped)
+        else:
+            keep.append(line)
+    return _join(keep), tuple(removed)
+
+
+def _markdown_line(line: str) -> str:
+    """One Markdown line as plain text. An image, a rule or a link definition leaves nothing;
+    a line left empty counts as a paragraph break."""
+    if _MD_RULE.match(line) or _MD_REFERENCE.match(line):
+        return ""
+    line = _MD_IMAGE.sub("", line)
+    line = _MD_LINK.sub(r"\1", line)
+    line = re.sub(r"^#{1,6}\s+", "", line)
+    line = re.sub(r"\s+#+$", "", line)  # closing heading marks: "## Title ##"
+    line = re.sub(r"^>\s?", "", line)
+    line = _MD_EMPHASIS.sub(r"\2", line)
+    return line.strip()
 
 
 def _filter_lines(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -175,7 +198,7 @@ def _is_noise(line: str) -> bool:
 
 def _is_header_furniture(line: str) -> bool:
     words = line.split()
-    if _date_in(line) and len(_STANDALONE_DATE.sub("", _strip_dates(line))) < 8:
+    if date_in(line) and len(_STANDALONE_DATE.sub("", strip_dates(line))) < 8:
         return True  # a dateline such as "29 okt. 2025 09:31"
     if len(words) <= 3 and len(line) <= 40 and not _SENTENCE_END.search(line):
         return True  # labels such as "When", "Location", "Egypt"
@@ -206,56 +229,6 @@ def _shorten(text: str, limit: int) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;: ")
     return cut + "…"
-
-
-def _date_in(text: str) -> str | None:
-    for pattern, order in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            iso = _iso(m.groups(), order)
-            if iso:
-                return iso
-    return None
-
-
-def _strip_dates(text: str) -> str:
-    for pattern, _ in _DATE_PATTERNS:
-        text = pattern.sub("", text)
-    return text
-
-
-def _iso(groups: tuple[str, ...], order: str) -> str | None:
-    if order == "dmy":
-        day, month, year = int(groups[0]), _MONTH_OF.get(groups[1].lower().rstrip(".")), int(groups[2])
-    elif order == "mdy":
-        month, day, year = _MONTH_OF.get(groups[0].lower().rstrip(".")), int(groups[1]), int(groups[2])
-    elif order == "ymd":
-        year, month, day = (int(g) for g in groups)
-    else:
-        day, month, year = int(groups[0]), _AR_MONTH_OF.get(groups[1]), int(groups[2])
-    if not month or not 1 <= month <= 12 or not 1 <= day <= 31 or not 1900 <= year <= 2100:
-        return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
-
-
-def _find_date(lines: list[str]) -> str | None:
-    """The publication date when the page states one: a dateline in the header, a
-    'Published ...' line, or an opening 'On <date>, ...' sentence."""
-    for line in lines[:15]:
-        if line and len(line) <= 60:
-            found = _date_in(line)
-            if found and len(_strip_dates(line).split()) <= 3:
-                return found
-    for line in lines[:40]:
-        if re.match(r"^(published|posted|updated|date|نشر|تاريخ النشر)\b", line, re.I):
-            found = _date_in(line)
-            if found:
-                return found
-    for line in lines[:40]:
-        if re.match(r"^(on|في)\s", line, re.I):
-            found = _date_in(line[:40])
-            if found:
-                return found
-    return None
 
 
 def _find_source(raw: str, text: str, removed: list[str]) -> str | None:

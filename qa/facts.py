@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .cleaning import _AR_MONTH_OF, _MONTHS
+from .dates import _AR_MONTH_OF, _MONTHS
 from .transliteration import arabic_skeleton, latin_skeleton
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,7 @@ class _Snapshot:
     ends: np.ndarray
     texts: list[str]
     terms_json: list[str]  # BM25 terms per chunk as stored: near-duplicate checks reuse them
-    docs: dict[str, tuple]  # doc_id -> (title, lang, date, source)
+    docs: dict[str, tuple]  # doc_id -> (title, lang, date, source, url, author)
 
 
 class Index:
@@ -75,7 +76,8 @@ class Index:
             conn = store.open_db(folder / "store.sqlite", readonly=True)
             rows = conn.execute(
                 "SELECT chunk_id, doc_id, start, end, text, terms FROM chunks ORDER BY chunk_id").fetchall()
-            docs = {r[0]: tuple(r[1:]) for r in conn.execute("SELECT doc_id, title, lang, date, source FROM articles")}
+            docs = {r[0]: tuple(r[1:]) for r in conn.execute(
+                f"SELECT doc_id, title, lang, date, source, {store.optional_columns(conn)} FROM articles")}
         except Exception as exc:  # a file that passed its checksum but is still not ours
             raise IndexCorruptError(f"cannot read the index at {self.path}: {exc}; "
                                     f"rebuild with `qa build --rebuild`") from None
@@ -180,10 +182,12 @@ class Index:
         if not where:
             return None
         ok_docs = set()
-        for doc_id, (title, lang, date, source) in snap.docs.items():
+        for doc_id, (title, lang, date, source, url, author) in snap.docs.items():
             if not _matches(where.get("lang"), lang) or not _matches(where.get("doc_id"), doc_id):
                 continue
             if where.get("source") and not (source and _matches(where["source"], source, fold=True)):
+                continue
+            if where.get("author") and not (author and _names_author(where["author"], author)):
                 continue
             if where.get("date_from") and not (date and date >= where["date_from"]):
                 continue
@@ -270,10 +274,21 @@ class Index:
 
     def _passage(self, snap, row: int, score: float) -> Passage:
         doc_id = snap.doc_of[row]
-        title, lang, date, source = snap.docs[doc_id]
+        title, lang, date, source, url, author = snap.docs[doc_id]
         return Passage(doc_id=doc_id, title=title, text=snap.texts[row], start=int(snap.starts[row]),
                        end=int(snap.ends[row]), score=float(score), lang=lang, date=date, source=source,
-                       chunk_id=int(snap.chunk_ids[row]))
+                       chunk_id=int(snap.chunk_ids[row]), url=url, author=author)
+
+
+def _names_author(wanted: str | list[str], author: str) -> bool:
+    """An article with several authors ("A; B") matches any of them, case-folded; a
+    surname alone matches its author."""
+    names = [n.strip().casefold() for n in author.split(";") if n.strip()]
+    wanted = [wanted] if isinstance(wanted, str) else wanted
+    for want in (w.strip().casefold() for w in wanted):
+        if any(re.search(rf"(?<!\w){re.escape(want)}(?!\w)", n) for n in names):
+            return True
+    return False
 
 
 def fuse_convex(dense, lexical, lexical_all, weight: float) -> list[tuple[int, float]]:

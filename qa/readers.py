@@ -1,8 +1,11 @@
-"""Reading article files into text: decoding, HTML extraction, PDF. Never raises on bad files:
-`read_file` returns text or a reason to skip."""
+"""Reading article files into text: decoding (HTML by its declared charset first), PDF. Never
+raises on bad files: `read_file` returns text or a reason to skip. HTML is returned as markup;
+qa.webpage takes the article out of it."""
 from __future__ import annotations
 
+import codecs
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,10 +65,10 @@ def read_file(path: Path, max_bytes: int) -> tuple[bytes, str]:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         text = _pdf_text(data)
+    elif suffix in (".html", ".htm"):
+        text = decode_html(data).text
     else:
         text = decode(data).text
-        if suffix in (".html", ".htm"):
-            text = html_text(text)
     text = unicodedata.normalize("NFC", text)
     if not text.strip():
         raise Skip("no text (empty or only white space)")
@@ -116,6 +119,32 @@ def decode(data: bytes) -> RawText:
     return RawText(text, match.encoding)
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def decode_html(data: bytes) -> RawText:
+    """A page that is not UTF-8 is decoded as its <meta charset> says (Arabic sites still use
+    windows-1256), before any guessing."""
+    if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            m = _META_CHARSET.search(data[:8192])
+            if m:
+                declared = m.group(1).decode("ascii").lower()
+                try:
+                    codecs.lookup(declared)
+                except LookupError:
+                    pass
+                else:
+                    if declared in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"):
+                        declared = "cp1252"  # what browsers do with these labels
+                    text = data.decode(declared, errors="replace")
+                    _refuse_binary(text)
+                    return RawText(text, declared)
+    return decode(data)
+
+
 def _only_latin_letters(text: str) -> bool:
     return all(ord(ch) < 0x250 or 0x1E00 <= ord(ch) <= 0x1EFF for ch in text if ch.isalpha())
 
@@ -145,30 +174,6 @@ def _refuse_binary(text: str) -> None:
     controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
     if controls > max(8, len(sample) // 100):
         raise Skip(f"binary file ({controls} control characters in the first {len(sample)})")
-
-
-def html_text(markup: str) -> str:
-    """Article text of an HTML page: <article>/<main> when present; never scripts, styles, nav."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "aside",
-                     "form", "iframe", "svg", "button", "select", "figure"]):
-        tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    body = soup.find("article") or soup.find("main") or soup.body or soup
-    blocks = []
-    for el in body.find_all(["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td"]):
-        if el.find(["p", "li", "blockquote"]):
-            continue  # a container: its children are visited on their own
-        line = " ".join(el.get_text(" ", strip=True).split())
-        if line:
-            blocks.append(line)
-    if not blocks:
-        blocks = [" ".join(line.split()) for line in body.get_text("\n").splitlines() if line.strip()]
-    if title and (not blocks or title not in blocks[0]):
-        blocks.insert(0, title)
-    return "\n".join(blocks)
 
 
 def _pdf_text(data: bytes) -> str:

@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS articles (
     source TEXT,
     content_hash TEXT NOT NULL,
     text TEXT NOT NULL,
-    removed TEXT NOT NULL  -- JSON list of boilerplate lines taken out
+    removed TEXT NOT NULL,  -- JSON list of boilerplate lines taken out
+    url TEXT,
+    author TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id INTEGER PRIMARY KEY,
@@ -46,8 +48,31 @@ def open_db(path: Path, readonly: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), isolation_level=None)
         conn.execute("PRAGMA journal_mode=DELETE")
         conn.executescript(SCHEMA)
+        _add_missing_columns(conn)
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+# Columns added after the first format: an index built before them is brought up to date
+# when a build copies its store, and read without them (as None) until then.
+LATER_COLUMNS = {"url": "TEXT", "author": "TEXT"}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    have = article_columns(conn)
+    for name, kind in LATER_COLUMNS.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE articles ADD COLUMN {name} {kind}")
+
+
+def article_columns(conn: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in conn.execute("PRAGMA table_info(articles)")}
+
+
+def optional_columns(conn: sqlite3.Connection) -> str:
+    """SQL select list for the later columns: the column, or NULL in an older store."""
+    have = article_columns(conn)
+    return ", ".join(name if name in have else f"NULL AS {name}" for name in LATER_COLUMNS)
 
 
 def article_hashes(conn: sqlite3.Connection) -> dict[str, str]:
@@ -73,10 +98,10 @@ def delete_articles(conn: sqlite3.Connection, doc_ids: list[str]) -> None:
 
 def insert_article(conn: sqlite3.Connection, a: Article) -> None:
     conn.execute(
-        "INSERT INTO articles(doc_id, title, lang, date, source, content_hash, text, removed)"
-        " VALUES (?,?,?,?,?,?,?,?)",
+        "INSERT INTO articles(doc_id, title, lang, date, source, content_hash, text, removed, url, author)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
         (a.doc_id, a.title, a.lang, a.date, a.source, a.content_hash, a.text,
-         json.dumps(list(a.removed), ensure_ascii=False)))
+         json.dumps(list(a.removed), ensure_ascii=False), a.url, a.author))
 
 
 def insert_chunks(conn: sqlite3.Connection, rows: list[tuple]) -> None:
@@ -91,9 +116,9 @@ def next_chunk_id(conn: sqlite3.Connection) -> int:
 
 def read_article(conn: sqlite3.Connection, doc_id: str) -> Article | None:
     row = conn.execute(
-        "SELECT doc_id, title, text, lang, date, source, content_hash, removed FROM articles WHERE doc_id=?",
-        (doc_id,)).fetchone()
+        "SELECT doc_id, title, text, lang, date, source, content_hash, removed, "
+        f"{optional_columns(conn)} FROM articles WHERE doc_id=?", (doc_id,)).fetchone()
     if row is None:
         return None
     return Article(doc_id=row[0], title=row[1], text=row[2], lang=row[3], date=row[4], source=row[5],
-                   content_hash=row[6], removed=tuple(json.loads(row[7])))
+                   content_hash=row[6], removed=tuple(json.loads(row[7])), url=row[8], author=row[9])

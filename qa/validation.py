@@ -19,8 +19,8 @@ from .errors import EmptyQueryError, FilterError, HistoryError, InvalidQueryErro
 from .settings import Settings, from_env
 
 MODES = ("hybrid", "dense", "lexical")
-FILTER_KEYS = ("lang", "source", "doc_id", "date_from", "date_to")
-TEXT_FILTERS = ("lang", "source", "doc_id")
+FILTER_KEYS = ("lang", "source", "author", "doc_id", "date_from", "date_to")
+TEXT_FILTERS = ("lang", "source", "author", "doc_id")
 DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
 # Follow-ups read only the last turns; 50 is far beyond a real conversation and bounds the
 # work a single request can ask for.
@@ -91,7 +91,7 @@ def check_mode(mode) -> str:
 def check_where(where) -> dict | None:
     """Filters in normal form, or None when none is set.
 
-    lang, source, doc_id: a text or a non-empty list/tuple of texts (returned as a tuple);
+    lang, source, author, doc_id: a text or a non-empty list/tuple of texts (returned as a tuple);
     date_from, date_to: a date as YYYY, YYYY-MM or YYYY-MM-DD that exists on the calendar (or a
     datetime.date), date_from not after date_to; a partial date_to stands for the end of its
     year or month ("2025-02" -> "2025-02-28"). A value of None or blank text is no filter.

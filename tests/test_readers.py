@@ -2,7 +2,7 @@
 import pytest
 
 import qa
-from qa.readers import Skip, decode, html_text
+from qa.readers import Skip, decode
 
 TEXT = "Égypte et Türkiye: coopération – “drones” à décollage vertical, 2025."
 
@@ -16,15 +16,6 @@ def test_decodes_common_encodings_without_losing_characters(encoding):
 def test_refuses_binary():
     with pytest.raises(Skip, match="binary"):
         decode(bytes(range(256)) * 4)
-
-
-def test_html_keeps_article_text_only():
-    page = """<html><head><title>Drone deal</title><style>p{color:red}</style></head><body>
-    <nav>Home | World</nav><article><h1>Drone deal</h1><p>Egypt and Türkiye signed a drone deal.</p>
-    <script>alert('x')</script></article><footer>© 2025 Example</footer></body></html>"""
-    text = html_text(page)
-    assert "Egypt and Türkiye signed a drone deal." in text
-    assert "alert" not in text and "Home | World" not in text and "color:red" not in text
 
 
 def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(tmp_path):
