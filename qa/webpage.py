@@ -5,6 +5,7 @@ Skip with the reason."""
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from .readers import Skip
 # Fewer words than this outside the title is not an article: a page stored as just its
 # headline (an empty shell, a consent wall, a video page) is reported, not indexed.
 MIN_ARTICLE_WORDS = 25
+log = logging.getLogger("qa.webpage")
 _SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+|\s+::\s+")
 
 
@@ -43,6 +45,8 @@ def extract_page(markup: str, url: str | None = None) -> Page:
         second = _extract(trafilatura, markup, {**options, "favor_recall": True})
         if second is not None and not _too_short(second.text, second.title):
             doc, fallback = second, True
+            log.warning("%s: little text in the precise pass; kept the recall-first pass (%d words)",
+                        url or "page", len(second.text.split()))
     if doc is None or not (doc.text or "").strip():
         raise Skip("no article text found on the page")
     if _too_short(doc.text, doc.title):
