@@ -209,10 +209,24 @@ def _connect(addresses: list[str], port: int, timeout: float) -> socket.socket:
     error: OSError | None = None
     for address in addresses:
         try:
-            return socket.create_connection((address, port), timeout)
+            return _open_socket(address, port, timeout)
         except OSError as exc:
             error = exc
     raise error
+
+
+def _open_socket(address: str, port: int, timeout: float) -> socket.socket:
+    # A plain socket rather than socket.create_connection, which would hand even a numeric
+    # address to getaddrinfo again: nothing between the check and the connect resolves.
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((address, port))
+        return sock
+    except BaseException:
+        sock.close()
+        raise
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
