@@ -148,3 +148,10 @@ def test_the_command_line_as_typed(tmp_path):
     done = qa("add")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "give at least one URL" in done.stderr
     assert "--feed" in qa("add", "--help").stdout
+
+
+def test_the_author_filter_of_the_command_line(site, web_server, capsys):
+    _, index, _ = site
+    hits = run_json(capsys, "search", "forecast", "--author", "Dana A Ford", "--index", index)
+    assert hits and {h["doc_id"] for h in hits} == {f"web/127.0.0.1_{web_server.port}/pages-cnn-article.html"}
+    assert run_json(capsys, "search", "forecast", "--author", "Nobody Atall", "--index", index) == []
