@@ -97,6 +97,7 @@ def fetch(url: str, settings: Settings | None = None, *, allow_private: bool,
             except FetchError as exc:
                 raise exc if current == url else FetchError(f"{url} -> {exc}") from None
         finally:
+            response.close()
             conn.close()
     raise FetchError(f"{url}: too many redirects (more than {settings.max_redirects})")
 
@@ -288,6 +289,8 @@ def _network_error(url: str, exc: Exception, settings: Settings) -> FetchError:
         return FetchError(f"{url}: secure connection failed ({exc.reason or exc})")
     if isinstance(exc, ConnectionRefusedError):
         return FetchError(f"{url}: connection refused")
+    if isinstance(exc, http.client.IncompleteRead):
+        return FetchError(f"{url}: the connection closed before the whole response arrived")
     if isinstance(exc, http.client.HTTPException):
         return FetchError(f"{url}: the server's answer is not valid HTTP ({type(exc).__name__})")
     if isinstance(exc, OSError):

@@ -13,7 +13,6 @@ import subprocess
 import threading
 import time
 import http.server
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
