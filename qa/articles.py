@@ -5,6 +5,7 @@ qa.cleaning's line rules. This is exactly what a build stores."""
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from pathlib import Path
 
 from .cleaning import clean, detect_language, drop_furniture
@@ -24,11 +25,11 @@ def load_article(path: Path, doc_id: str, max_bytes: int, url: str | None = None
     content_hash = hashlib.sha256(data).hexdigest()
     if path.suffix.lower() in HTML:
         page = extract_page(raw, url=url)
-        text, removed = drop_furniture(page.text)
+        text, removed = drop_furniture(unicodedata.normalize("NFC", page.text))
         if not text.strip():
             raise Skip("no article text left after removing page furniture")
         lines = text.split("\n")
-        title = page.title or _first_line(lines) or Path(doc_id).stem
+        title = unicodedata.normalize("NFC", page.title) or _first_line(lines) or Path(doc_id).stem
         return Article(doc_id=doc_id, title=title, text=text, lang=detect_language(text),
                        # A dateline in the text when the page's metadata has no date.
                        date=page.date or find_date(lines), source=page.source,

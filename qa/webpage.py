@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 from .dates import date_in
 from .readers import Skip
 
-# Fewer words than this outside the title is not an article: a page stored as just its
-# headline (an empty shell, a consent wall, a video page) is reported, not indexed.
-MIN_ARTICLE_WORDS = 25
+# Less text than this besides the title is not an article: a page stored as just its
+# headline (an empty shell, a consent wall, a video page) is reported, not indexed. About 15
+# English words; two lines of Chinese.
+MIN_ARTICLE_CHARS = 60
 log = logging.getLogger("qa.webpage")
 _SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+|\s+::\s+")
 
@@ -35,9 +36,7 @@ def extract_page(markup: str, url: str | None = None) -> Page:
     """The article of one HTML page. `url` is where the page was fetched from, when known."""
     import trafilatura
 
-    # htmldate's extensive search (a year found anywhere becomes January 1st) is left for last.
-    options = {"url": url, "include_comments": False, "include_tables": True, "with_metadata": True,
-               "date_extraction_params": {"extensive_search": False, "original_date": True}}
+    options = {"url": url, "include_comments": False, "include_tables": True, "with_metadata": True}
     doc = _extract(trafilatura, _without_teaser_articles(markup), options)
     fallback = False
     if doc is None or _too_short(doc.text, doc.title):
@@ -55,7 +54,7 @@ def extract_page(markup: str, url: str | None = None) -> Page:
     page_url = _web_url(doc.url) or _web_url(url)
     source = _clean(doc.sitename) or _host(page_url)
     return Page(text=doc.text.strip(), title=strip_site_name(_clean(doc.title) or "", source, page_url),
-                date=_iso(doc.date) or _visible_date(markup, doc.title) or _searched_date(markup, page_url),
+                date=_trusted(_iso(doc.date)) or _visible_date(markup, doc.title),
                 source=source, author=_clean(doc.author), url=page_url,
                 fallback=fallback)
 
@@ -117,23 +116,19 @@ def _visible_date(markup: str, title: str | None) -> str | None:
     return None
 
 
-def _searched_date(markup: str, url: str | None) -> str | None:
-    """htmldate's extensive search, last. Its bare-year guesses (YYYY-01-01) are refused: a
-    wrong day is worse than none for date filters."""
-    from htmldate import find_date
-
-    try:
-        found = _iso(find_date(markup, url=url, original_date=True, extensive_search=True))
-    except (ValueError, TypeError, AttributeError, RecursionError, LookupError):
-        return None
-    return None if found and found.endswith("-01-01") else found
+def _trusted(date: str | None) -> str | None:
+    """htmldate's date, unless it is its bare-year guess: a page that states no day gets
+    YYYY-01-01 from a year found anywhere (a copyright line). A wrong day is worse than none
+    for date filters; the dateline under the headline is tried instead."""
+    return None if date and date.endswith("-01-01") else date
 
 
 def _too_short(text: str | None, title: str | None) -> bool:
-    words = (text or "").split()
-    if title and (text or "").startswith(title):
-        words = words[len(title.split()):]
-    return len(words) < MIN_ARTICLE_WORDS
+    text = text or ""
+    if title and text.startswith(title):
+        text = text[len(title):]
+    # Characters, not words: Chinese, Japanese and Thai write no spaces between words.
+    return len("".join(text.split())) < MIN_ARTICLE_CHARS
 
 
 def strip_site_name(title: str, source: str | None, url: str | None) -> str:
