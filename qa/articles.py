@@ -18,10 +18,12 @@ HTML = (".html", ".htm")
 MARKDOWN = (".md", ".markdown")
 
 
-def load_article(path: Path, doc_id: str, max_bytes: int, url: str | None = None) -> Article:
+def load_article(path: Path, doc_id: str, max_bytes: int, url: str | None = None,
+                 charset: str | None = None) -> Article:
     """Raises Skip (with the reason shown to the user) when the file holds no article.
-    `url`: where the file was fetched from, when qa fetched it (see qa.registry)."""
-    data, raw = read_file(path, max_bytes)
+    `url`, `charset`: where a fetched page came from and the charset its server declared
+    (see qa.registry)."""
+    data, raw = read_file(path, max_bytes, charset)
     content_hash = hashlib.sha256(data).hexdigest()
     if path.suffix.lower() in HTML:
         page = extract_page(raw, url=url)

@@ -17,7 +17,7 @@ from .errors import IndexCorruptError, SourceNotFoundError
 from .lexical import LexicalIndex, tokenize
 from .articles import load_article
 from .readers import Skip, walk
-from .registry import page_urls
+from .registry import page_charsets, page_urls
 from .settings import Settings, from_env
 from .storage import check_compatible
 from .types import BuildReport
@@ -178,10 +178,12 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
                    embedder.max_tokens - embedder.special_tokens() - settings.title_tokens - 1)
         overlap = min(settings.chunk_overlap, size // 2)
     fetched_from = page_urls(plan.source) if plan.new else {}
+    charsets = page_charsets(plan.source) if plan.new else {}
     for n, (doc_id, path) in enumerate(sorted(plan.new.items()), 1):
         report("reading", n, len(plan.new))
         try:
-            article = load_article(path, doc_id, settings.max_file_bytes, url=fetched_from.get(doc_id))
+            article = load_article(path, doc_id, settings.max_file_bytes, url=fetched_from.get(doc_id),
+                                   charset=charsets.get(doc_id))
         except Skip as why:
             skipped.append((doc_id, str(why)))
             continue

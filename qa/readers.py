@@ -54,7 +54,7 @@ def _rel(path: Path, source: Path) -> str:
     return path.relative_to(source).as_posix()
 
 
-def read_file(path: Path, max_bytes: int) -> tuple[bytes, str]:
+def read_file(path: Path, max_bytes: int, charset: str | None = None) -> tuple[bytes, str]:
     """Raw bytes and decoded text of one article file (NFC-normalised unless it is HTML
     markup). Raises Skip."""
     size = path.stat().st_size
@@ -69,7 +69,7 @@ def read_file(path: Path, max_bytes: int) -> tuple[bytes, str]:
     elif suffix in (".html", ".htm"):
         # Markup stays as written (normalising megabytes of it would cost more than extracting
         # from it): qa.articles normalises the text taken out of it.
-        text = decode_html(data).text
+        text = decode_html(data, charset).text
     else:
         text = unicodedata.normalize("NFC", decode(data).text)
     if not text.strip():
@@ -124,16 +124,16 @@ def decode(data: bytes) -> RawText:
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
-def decode_html(data: bytes) -> RawText:
-    """A page that is not UTF-8 is decoded as its <meta charset> says (Arabic sites still use
-    windows-1256), before any guessing."""
+def decode_html(data: bytes, charset: str | None = None) -> RawText:
+    """A page that is not UTF-8 is decoded as its server (`charset`, from the HTTP header) or
+    its <meta charset> says (Arabic sites still use windows-1256), before any guessing."""
     if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             m = _META_CHARSET.search(data[:8192])
-            if m:
-                declared = m.group(1).decode("ascii").lower()
+            if charset or m:
+                declared = (charset or m.group(1).decode("ascii")).strip().lower()
                 try:
                     codecs.lookup(declared)
                 except LookupError:

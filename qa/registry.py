@@ -38,6 +38,17 @@ def path_of(source: Path) -> Path:
     return Path(source) / FOLDER / NAME
 
 
+def page_charsets(source: Path) -> dict[str, str]:
+    """doc_id -> the charset the server declared for the page (its HTTP Content-Type), for pages
+    whose markup does not say; {} when there is no readable record."""
+    try:
+        data = _read(Path(source))
+    except (RegistryError, OSError):
+        return {}
+    return {doc_id: page["charset"] for doc_id, page in data["pages"].items()
+            if isinstance(page.get("charset"), str) and page["charset"]}
+
+
 def page_urls(source: Path) -> dict[str, str]:
     """doc_id -> the URL each saved page was fetched from; {} when there is no readable record."""
     try:

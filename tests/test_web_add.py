@@ -155,3 +155,15 @@ def test_the_author_filter_of_the_command_line(site, web_server, capsys):
     hits = run_json(capsys, "search", "forecast", "--author", "Dana A Ford", "--index", index)
     assert hits and {h["doc_id"] for h in hits} == {f"web/127.0.0.1_{web_server.port}/pages-cnn-article.html"}
     assert run_json(capsys, "search", "forecast", "--author", "Nobody Atall", "--index", index) == []
+
+
+def test_a_page_whose_charset_only_the_server_states_is_read_in_it(web_server, tmp_path, capsys):
+    # No <meta charset>: only the HTTP header says windows-1256, and guessing reads it as
+    # Japanese. The build decodes the saved page with what the server declared.
+    from webserver import LEGACY_ARABIC
+
+    source, index = tmp_path / "articles", tmp_path / "index"
+    code, out, err = run(capsys, "add", web_server.url("/windows-1256"), "--source", source, "--index", index)
+    assert code == 0, err
+    hits = run_json(capsys, "search", "مصنع ناقلات الجند المدرعة", "--index", index)
+    assert LEGACY_ARABIC[0] in hits[0]["text"] and hits[0]["lang"] == "ar"

@@ -26,6 +26,7 @@ Endpoints (GET):
     /image.png                a small PNG (image/png)
     /empty                    200 text/html with no body
     /changing                 a page whose text is `server.changing_text`
+    /windows-1256             an Arabic page in windows-1256, its charset only in the HTTP header
 """
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ PAGES = Path(__file__).parent / "data" / "pages"
 PAGE_FILES = ("cnn_article.html", "time_001.html", "yna_co_kr.html", "arabic_article.html")
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
        b"\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+LEGACY_ARABIC = (
+    "اتفقت مصر وباكستان يوم الثلاثاء على إنشاء مصنع لناقلات الجند المدرعة قرب الإسكندرية، وفق بيان مشترك.",
+    "وسينتج المصنع مئة وعشرين مركبة في العام اعتبارا من عام ألفين وسبعة وعشرين، مع تدريب العمال المصريين.",
+)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -112,6 +119,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             text = html.escape(srv.changing_text)
             self._send(200, f"<html><head><title>Changing</title></head><body><article><p>{text}</p>"
                             f"</article></body></html>".encode(), "text/html; charset=utf-8")
+        elif path == "/windows-1256":
+            paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in LEGACY_ARABIC)
+            body = f"<html><head><title>مصنع مدرعات</title></head><body><article>{paragraphs}</article></body></html>"
+            self._send(200, body.encode("cp1256"), "text/html; charset=windows-1256")
         else:
             self._send(404, b"<h1>Not Found</h1>", "text/html")
 
