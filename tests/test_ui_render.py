@@ -54,9 +54,9 @@ class _Page(HTMLParser):
 
 
 def passage(text: str, doc_id: str = "a.txt", lang: str = "en", start: int = 0, chunk_id: int = 1,
-            title: str = "A title") -> qa.Passage:
+            title: str = "A title", url: str | None = None, author: str | None = None) -> qa.Passage:
     return qa.Passage(doc_id=doc_id, title=title, text=text, start=start, end=start + len(text), score=1.0,
-                      lang=lang, date="2025-10-24", source="Outlet", chunk_id=chunk_id)
+                      lang=lang, date="2025-10-24", source="Outlet", chunk_id=chunk_id, url=url, author=author)
 
 
 def answer_citing(p: qa.Passage, sentence: str, question: str = "What happened?") -> qa.Answer:
@@ -164,6 +164,86 @@ def test_source_card_shows_title_outlet_date_language_and_id():
     page = _Page(render.render_passage(passage("Text.", doc_id="dir/x.txt"), 3, 1, []))
     for fact in ("[3]", "A title", "Outlet", "2025-10-24", "English", "dir/x.txt"):
         assert fact in page.visible
+
+
+# -- links to the original page ------------------------------------------------------------
+
+LINK_ATTRS = {"class", "href", "target", "rel", "dir", "title"}
+
+
+def links_off_the_page(page: _Page) -> list[dict]:
+    return [a for t, a in page.attrs if t == "a" and not a["href"].startswith("#")]
+
+
+def test_web_source_card_names_the_author_and_links_to_the_original_page():
+    url = "https://www.example.com/world/2025/10/24/story.html?id=7&ref=rss#top"
+    page = _Page(render.render_passage(passage("Text.", doc_id="web/www.example.com/story.html", url=url,
+                                               author="Jane Doe; Ahmed Ali"), 1, 1, []))
+    [link] = links_off_the_page(page)
+    assert link["href"] == url  # the parser decodes &amp; back: the browser follows this exact URL
+    assert link["target"] == "_blank" and link["rel"] == "noopener noreferrer nofollow"
+    assert set(link) == LINK_ATTRS
+    assert "www.example.com" in page.visible and "by Jane Doe; Ahmed Ali" in page.visible
+    assert "Outlet · by Jane Doe; Ahmed Ali · 2025-10-24 · English" in page.visible
+
+
+def test_a_card_without_a_url_has_no_link_and_no_author_line():
+    page = _Page(render.render_passage(passage("Text."), 1, 1, []))
+    assert links_off_the_page(page) == [] and "by " not in page.visible
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "JaVaScRiPt:alert(document.domain)", " javascript:alert(1)", "java\tscript:alert(1)",
+    "java\nscript:alert(1)", "javascript://example.com/%0aalert(1)", "vbscript:msgbox(1)",
+    "data:text/html,<script>alert(1)</script>", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "file:///etc/passwd", "/relative/page.html", "page.html", "//evil.example/x", "http:evil.example",
+    "https:///nohost", "http://[::1", "http://example.com:99999/", "https://exa‮mple.com/",
+    "http://example.com/a b", "ftp://example.com/file", "",
+])
+def test_a_url_that_is_not_plain_http_never_becomes_a_link(url):
+    html = render.render_passage(passage("Text.", url=url), 1, 1, [])
+    page = _Page(html)
+    assert links_off_the_page(page) == []
+    assert set(page.tags) <= OWN_TAGS and "javascript" not in html.lower() and "data:" not in html
+
+
+@pytest.mark.parametrize("url", [
+    'https://example.com/a"><script>alert(1)</script><a/href="x',
+    "https://example.com/x'onmouseover='alert(1)'",
+    "https://example.com/<img/src=x/onerror=alert(1)>",
+    'https://example.com/`"\\"`&lt;b&gt;',
+    "https://user:pw@example.com:8443/p?q=<b>",
+])
+def test_a_hostile_http_url_stays_inside_its_href(url):
+    page = _Page(render.render_passage(passage("Text.", url=url, author='<img src=x onerror=alert(2)>'), 1, 1, []))
+    [link] = links_off_the_page(page)
+    assert set(link) == LINK_ATTRS and link["target"] == "_blank"
+    assert not any(ch in link["href"] for ch in '"\'<>` \\')
+    assert link["href"].startswith("https://example.com") or link["href"].startswith("https://user:pw@example.com")
+    assert set(page.tags) <= OWN_TAGS and "script" not in page.tags and "img" not in page.tags
+    assert not any(name.startswith("on") for _, attrs in page.attrs for name in attrs)
+    assert "<img src=x onerror=alert(2)>" in page.visible  # the author, shown as text
+    assert page.visible.count("example.com") == 1  # the host as the link text, no userinfo
+
+
+def test_link_text_is_the_host_with_its_port():
+    page = _Page(render.original_link("http://127.0.0.1:8123/news/story.html"))
+    assert page.visible == "127.0.0.1:8123"
+    assert _Page(render.original_link("http://[::1]:80/x")).visible == "[::1]:80"
+
+
+def test_arabic_web_card_keeps_its_direction():
+    text = "بدأ إنتاج المركبات الأرضية المسيّرة بشراكة بين شركة هافيلسان ومصنع قادر."
+    p = passage(text, lang="ar", url="https://arabic.cnn.com/middleeast/2013/08/03/egypt", author="محمد علي",
+                title="مصر وتركيا")
+    page = _Page(render.render_passage(p, 1, 1, []))
+    card = next(a for t, a in page.attrs if t == "li")
+    quote = next(a for t, a in page.attrs if t == "blockquote")
+    author = next(a for t, a in page.attrs if "qa-author" in a.get("class", ""))
+    [link] = links_off_the_page(page)
+    assert card["dir"] == "ltr" and (quote["dir"], quote["lang"]) == ("rtl", "ar")
+    assert author["dir"] == "auto" and link["dir"] == "ltr"
+    assert "محمد علي" in page.visible and "arabic.cnn.com" in page.visible
 
 
 def test_article_context_highlights_the_passage_inside_the_article():

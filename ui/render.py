@@ -4,7 +4,11 @@ Article text is data, never markup. Every piece of document text goes through `e
 HTML-escapes it and also turns the characters Markdown acts on into numeric entities, so that
 no later Markdown pass (the chatbot renders Markdown when asked to) can make `![x](http://...)`
 into an image or `[a](javascript:...)` into a link. The only tags in the output are the ones
-written here; the only links are `#` anchors from a citation marker to its source card.
+written here. The links are `#` anchors from a citation marker to its source card and, on a
+card whose article came from the web, one link to the original page: only for an http(s) URL
+(any other scheme, javascript: and data: included, is not shown), percent-encoded and escaped
+so it cannot leave its attribute, opened in a new tab with `rel="noopener noreferrer nofollow"`
+(the chat's sanitizer in the browser keeps the link and rewrites rel to "noopener noreferrer").
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import html
 import re
 import unicodedata
 from typing import Callable
+from urllib.parse import quote, urlsplit
 
 from qa.types import Answer, Passage
 
@@ -30,6 +35,12 @@ EMPTY_HINT = ("Type a question about the articles first, for example: "
               "“What has Egypt co-produced with Türkiye?”")
 NOT_ANSWERING = "not answering the question"
 MAX_RELATED = 3  # closest passages shown with an abstention: enough to see what is there
+
+# Characters an href keeps as they are (RFC 3986 unreserved and reserved but "'", and "%" of
+# existing escapes); quotes, angle brackets, backslashes, backticks and non-ASCII are
+# percent-encoded, so no parser along the way can read the end of an attribute into a URL.
+_URL_SAFE = "-._~:/?#[]@!$&()*+,;=%"
+LINK_REL = "noopener noreferrer nofollow"
 
 ArticleText = Callable[[str], "str | None"]  # doc_id -> cleaned article text, None if gone
 
@@ -174,10 +185,17 @@ def render_passage(passage: Passage, n: int, turn: int, spans: list[tuple[int, i
     text_dir = lang_direction(passage.lang, passage.text)
     meta = [f'<span class="qa-num">&#91;{n}&#93;</span>',
             f'<span class="qa-title" dir="auto">{escape(passage.title or passage.doc_id)}</span>']
-    details = [escape(x) for x in (passage.source, passage.date) if x]
+    details = [escape(passage.source)] if passage.source else []
+    if passage.author:
+        details.append(f'<span class="qa-author" dir="auto">by {escape(passage.author)}</span>')
+    if passage.date:
+        details.append(escape(passage.date))
     details.append(escape(LANG_NAMES.get(passage.lang, passage.lang or "unknown language")))
     meta.append(f'<span class="qa-details">{" · ".join(details)}</span>')
     meta.append(f'<code class="qa-doc-id" dir="ltr">{escape(passage.doc_id)}</code>')
+    link = original_link(passage.url)
+    if link:
+        meta.append(link)
     if related:
         meta.append(f'<span class="qa-flag">{NOT_ANSWERING}</span>')
     context = _article_context(passage, spans, article_text, text_dir)
@@ -186,6 +204,30 @@ def render_passage(passage: Passage, n: int, turn: int, spans: list[tuple[int, i
             f'<div class="qa-meta">{" ".join(meta)}</div>'
             f'<blockquote class="qa-passage" dir="{text_dir}" lang="{escape(passage.lang or "und")}">'
             f'{highlight(passage.text, spans)}</blockquote>{context}</li>')
+
+
+def original_link(url: str | None) -> str:
+    """A link to the page an article came from, or "" when `url` is not a plain http(s) URL.
+
+    Whatever the page claimed as its URL is untrusted: a scheme other than http(s) (javascript:,
+    data:, file:, a relative path) gives no link, and so does a URL with spaces, control or
+    bidi-format characters, which browsers would read (or show) differently from this check.
+    What is linked is the checked string, percent-encoded where HTML or a browser could read it
+    otherwise; the host shown is the one that string leads to."""
+    url = (url or "").strip()
+    if not url or any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a malformed port or IPv6 address
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return ""
+    shown = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+    href = html.escape(quote(url, safe=_URL_SAFE), quote=True)
+    return (f'<a class="qa-original" href="{href}" target="_blank" rel="{LINK_REL}" dir="ltr" '
+            f'title="Open the original page">{escape(shown)}</a>')
 
 
 def _article_context(passage: Passage, spans, article_text: ArticleText | None, text_dir: str) -> str:
@@ -238,6 +280,8 @@ CSS = """
 .qa-num { font-weight: 700; }
 .qa-title { font-weight: 600; }
 .qa-doc-id { font-size: .95em; }
+.qa-original { font-weight: 600; }
+.qa-original::after { content: " ↗"; }
 .qa-flag { color: #92400e; background: #fef3c7; border-radius: 4px; padding: 0 .4em; font-weight: 600; }
 .qa-passage { margin: .35em 0 .2em 0 !important; padding: 0 0 0 .6em !important; border: 0 !important;
               border-inline-start: 3px solid var(--border-color-accent) !important; font-size: .92em; }
