@@ -1,6 +1,7 @@
 """A corpus of XSS payloads inside articles (plain text and Markdown), added through the upload
 control: every payload must show as inert text. No dialog, no navigation, no request leaving
-this machine, and each payload readable literally in the article view."""
+this machine, and each payload readable literally in the article view. A web page whose
+canonical URL carries markup gets a link to it that stays a plain link."""
 import pytest
 
 from pages import ANSWER_TIMEOUT, CHROMIUM
@@ -61,9 +62,46 @@ def test_xss_payloads_in_articles_are_inert(session, tmp_path, suffix):
     executed = len(session.dialogs)
     print(f"XSS payloads ({suffix}): executed {executed}/{len(PAYLOADS)}, shown literally {len(literal)}/{len(PAYLOADS)}, "
           f"outside requests {len(session.outside_requests)}")
-    assert literal == PAYLOADS
+    if suffix == "md":
+        # Markdown's own link and image markup is not article text: the reader keeps a link's
+        # text and drops an image (qa/cleaning.py), so those three are not there to show.
+        markdown = [p for p in PAYLOADS if p.startswith(("[", "!["))]
+        assert len(markdown) == 3 and "cooperative 8 said open the harvest" in shown
+        assert literal == [p for p in PAYLOADS if p not in markdown]
+    else:
+        assert literal == PAYLOADS
     assert page.url.split("#")[0] == start_url.split("#")[0], "the page navigated"
     dangerous = "iframe, object, embed, svg, math, video, form, input, base, meta[http-equiv], link[href*='evil'], " \
-                "a[href^='javascript'], a[href^='data'], img[src*='evil'], [onerror], [onload], [onfocus], [ontoggle]"
+                "a[href^='javascript'], a[href^='data'], a[href*='evil'], img[src*='evil'], [onerror], [onload], " \
+                "[onfocus], [ontoggle]"
     assert page.locator(f".qa-answer :is({dangerous})").count() == 0
+    # session fixture asserts: no dialogs, no requests off this machine
+
+
+HOSTILE_URL = "https://evil.example/x\"onmouseover=\"alert('xss-url-1')\"><script>alert('xss-url-2')</script>"
+
+
+def test_a_hostile_canonical_url_stays_a_plain_link(session, tmp_path):
+    page = session.page
+    story = "".join(f"<p>Coffee cooperative {n} near Moshi replanted its oldest arabica trees with rust-resistant "
+                    f"seedlings from the Lyamungu research station, its chairman said on Tuesday.</p>" for n in range(5))
+    path = tmp_path / "moshi_coffee.html"
+    path.write_text(f"<html><head><title>Moshi coffee growers replant</title><link rel='canonical' "
+                    f"href='{HOSTILE_URL}'></head><body><article><h1>Moshi coffee growers replant</h1>{story}"
+                    f"</article></body></html>", encoding="utf-8")
+    page.locator("#qa-upload input[type=file]").set_input_files(str(path))
+    page.locator("#qa-upload-result").filter(has_text="added as uploads/moshi_coffee.html").wait_for(timeout=ANSWER_TIMEOUT)
+
+    answer = session.ask("What did the coffee cooperatives near Moshi replant their oldest trees with?")
+    card = answer.locator(".qa-source").filter(has_text="uploads/moshi_coffee.html").first
+    card.wait_for()
+    link = card.locator("a.qa-original")
+    assert link.count() == 1 and link.inner_text() == "evil.example"
+    href = link.get_attribute("href")
+    assert href.startswith("https://evil.example/") and not any(ch in href for ch in "\"'<> ")
+    names = link.evaluate("a => a.getAttributeNames()")
+    assert not [n for n in names if n.startswith("on")], names
+    link.hover()
+    page.wait_for_timeout(500)  # time for a handler to run, if one had got in
+    assert page.locator(".qa-answer script").count() == 0
     # session fixture asserts: no dialogs, no requests off this machine
