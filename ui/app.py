@@ -3,7 +3,8 @@
 `create_app(index)` builds the Gradio Blocks without launching them (tests drive it directly);
 `serve()` is `qa serve`: it builds the index on first start, loads the model once, and
 launches on 127.0.0.1 unless told otherwise. Rendering lives in ui/render.py, uploads in
-ui/uploads.py; this module only wires them to components.
+ui/uploads.py, pages and feeds added from the web in ui/adding.py; this module only wires them
+to components.
 """
 import os
 
@@ -19,9 +20,10 @@ import gradio as gr  # noqa: E402
 
 import qa  # noqa: E402
 from qa.answer import ask  # noqa: E402
+from qa.settings import Settings, from_env  # noqa: E402
 from qa.validation import validate_request  # noqa: E402
 
-from . import render, uploads  # noqa: E402
+from . import adding, render, uploads  # noqa: E402
 
 EXAMPLES = [
     "What has Egypt co-produced with Türkiye?",
@@ -57,9 +59,12 @@ class Conversation:
 
 
 def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: list[str] | None = None,
-               max_upload_bytes: int | None = None) -> gr.Blocks:
-    """The app over an open `index`; uploads are saved under `source_dir` and indexed into it."""
+               max_upload_bytes: int | None = None, settings: Settings | None = None) -> gr.Blocks:
+    """The app over an open `index`; uploads and pages added by link are saved under
+    `source_dir` and indexed into it. `settings` (default: from QA_* variables) decide what
+    may be fetched: `fetch_private`, `fetch_allow`, and the fetch limits."""
     source = Path(source_dir)
+    settings = from_env() if settings is None else settings
     limit = uploads.max_upload_bytes() if max_upload_bytes is None else max_upload_bytes
     examples = EXAMPLES if examples is None else examples
 
@@ -137,6 +142,8 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
                 upload = gr.File(label="Article files", file_count="multiple",
                                  file_types=list(uploads.ALLOWED_SUFFIXES), elem_id="qa-upload")
                 upload_result = gr.HTML("", elem_id="qa-upload-result")
+                adding.panel(index, source, settings, [status_box, lang], lambda: (
+                    render.render_status(index.info()), gr.update(choices=_languages(index))))
 
         chat_inputs = [question, conversation, k, mode, lang, date_from, date_to]
         chat_outputs = [question, chatbot, conversation, hint]
@@ -149,9 +156,10 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
         new_chat.click(lambda: ([], Conversation(), ""), None, [chatbot, conversation, hint],
                        api_visibility="private")
         chatbot.clear(lambda: Conversation(), None, conversation, api_visibility="private")
-        # One build at a time: builds lock the index folder and use every core.
+        # One build at a time (with the pages added by link): builds lock the index folder and
+        # use every core.
         upload.upload(add_files, upload, [upload, upload_result, status_box, lang], concurrency_limit=1,
-                      api_visibility="private")
+                      concurrency_id=uploads.BUILD_QUEUE, api_visibility="private")
         app.load(status, None, status_box, api_visibility="private")
 
         def ask_api(question: str, history: list[list[str]] | None = None, k: int = 5, mode: str = "hybrid",
@@ -277,7 +285,11 @@ def serve(index: str | Path = "index", source: str | Path = "seeds", host: str =
         print(warning, file=sys.stderr, flush=True)
     opened = open_or_build(index, source)
     print(f"qa: model ready in {warm_up(opened):.1f}s; {opened.info()['articles']} articles", flush=True)
-    app = create_app(opened, source_dir=source)
+    settings = from_env()
+    if settings.fetch_private:
+        print("qa: warning: QA_FETCH_PRIVATE is on: \"Add by link\" may fetch addresses on this machine and its "
+              "network", file=sys.stderr, flush=True)
+    app = create_app(opened, source_dir=source, settings=settings)
     try:
         # quiet: Gradio's banner suggests share=True, which this app never uses.
         print(f"qa: serving on http://{'127.0.0.1' if host in LOCAL_HOSTS else host}:{port}/ (Ctrl+C to stop)",

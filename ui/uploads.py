@@ -20,9 +20,12 @@ from qa.settings import from_env
 ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 UPLOAD_FOLDER = "uploads"
 MAX_NAME_CHARS = 100
-# One upload build at a time in this process; a build from elsewhere holds the index lock and
-# is reported as busy instead.
-_build_lock = threading.Lock()
+# One build at a time in this process (uploads and pages added by link); a build from
+# elsewhere holds the index lock and is reported as busy instead. Reentrant: an upload holds it
+# from saving its files to removing the ones the build refused, with `rebuild` in between.
+_build_lock = threading.RLock()
+# Gradio's concurrency group of every event that builds: they queue instead of meeting the lock.
+BUILD_QUEUE = "qa-build"
 
 
 @dataclass(frozen=True)
@@ -129,16 +132,24 @@ def add_uploads(files: list[tuple[Path, str]], source: Path, index: qa.Index, ma
         if not saved:
             return outcomes
         try:
-            report = qa.build_index(source, index.path, model=index.model, progress=progress)
+            report = rebuild(source, index, progress)
         except qa.QAError as exc:
             for name, target, new in saved.values():
                 if new:
                     target.unlink(missing_ok=True)
                 outcomes.append(UploadOutcome(name, False, f"{name}: not added, {exc}"))
             return outcomes
-        index.refresh()
         outcomes += [_outcome(doc_id, *entry, report) for doc_id, entry in saved.items()]
     return outcomes
+
+
+def rebuild(source: Path, index: qa.Index, progress: Callable[[str, int, int], None] | None = None) -> qa.BuildReport:
+    """Index what changed in `source` into the open `index`, which then moves to the new
+    generation: what was added can be asked about at once."""
+    with _build_lock:
+        report = qa.build_index(source, index.path, model=index.model, progress=progress)
+        index.refresh()
+    return report
 
 
 def _outcome(doc_id: str, name: str, target: Path, new: bool, report: qa.BuildReport) -> UploadOutcome:

@@ -1,5 +1,9 @@
 """Browser fixtures: one `qa serve` subprocess per session (it builds its index on first start
-from a temporary copy of the seeds) and one Chromium; each test gets a fresh tab."""
+from a temporary copy of the seeds) and one Chromium; each test gets a fresh tab.
+
+The app may fetch from the tests' news server on 127.0.0.1 (tests/webserver.py) because that
+one host:port is allow-listed (QA_FETCH_ALLOW), as an administrator would trust an intranet
+server; every other private address stays refused."""
 from __future__ import annotations
 
 import shutil
@@ -10,18 +14,20 @@ import pytest
 
 from corpus import ROOT, SEEDS
 from pages import CHROMIUM, CHROMIUM_ARGS, LOCAL, START_TIMEOUT, Server, Session
+from webserver import web_server  # noqa: F401  (pytest fixture)
 
 sys.path.insert(0, str(ROOT / "bench"))
 from serving import running_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server(tmp_path_factory, web_server):
     work = tmp_path_factory.mktemp("serve")
     source, index_dir, log = work / "articles", work / "index", work / "serve.log"
     shutil.copytree(SEEDS, source)
+    env = {"QA_FETCH_PRIVATE": "0", "QA_FETCH_ALLOW": f"127.0.0.1:{web_server.port}"}
     try:
-        with running_server(index_dir, source, log, timeout=START_TIMEOUT) as url:
+        with running_server(index_dir, source, log, timeout=START_TIMEOUT, env=env) as url:
             yield Server(url, source, index_dir, log)
     except RuntimeError as exc:
         pytest.fail(str(exc))
