@@ -38,6 +38,8 @@ class Settings:
     fetch_timeout: int = 20
     max_fetch_bytes: int = 5_000_000
     max_redirects: int = 5
+    # Entries one poll fetches per feed; the rest wait for the next `qa refresh`.
+    max_feed_entries: int = 50
     # Whether the web app may fetch loopback, private, link-local and metadata addresses.
     # Off: a server must not become a way into the network it runs in (SSRF). The command
     # line always may (it runs as the user, on the user's machine).

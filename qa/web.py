@@ -43,9 +43,12 @@ class SaveReport:
     saved: list[tuple[str, str]] = field(default_factory=list)      # (url, doc_id)
     unchanged: list[tuple[str, str]] = field(default_factory=list)  # (url, doc_id already holding it)
     failed: list[tuple[str, str]] = field(default_factory=list)     # (url, one-line reason)
+    # Feed entries left for the next poll (over Settings.max_feed_entries), per feed URL.
+    later: list[tuple[str, int]] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [f"saved {len(self.saved)}, already there {len(self.unchanged)}, failed {len(self.failed)}"]
+        lines += [f"  {n} more entries of {feed} are left for the next refresh" for feed, n in self.later]
         lines += [f"  saved: {url} -> {doc_id}" for url, doc_id in self.saved]
         lines += [f"  already there: {url}" + (f" ({doc_id})" if doc_id else "") for url, doc_id in self.unchanged]
         lines += [f"  failed: {reason}" for _, reason in self.failed]
@@ -135,6 +138,11 @@ def poll_feeds(source: str | Path, *, settings: Settings | None = None, allow_pr
         known = {link for f in data["feeds"].values() for link in f.get("seen_links", [])}
         known |= {p["url"] for p in data["pages"].values()} | {url for url, _ in result.failed}
         links = [link for link in dict.fromkeys(_entry_links(parsed, got.url)) if link not in known]
+        if len(links) > settings.max_feed_entries:
+            # A feed's first poll can list hundreds of entries: fetch the first ones (feeds list
+            # the newest first) and leave the rest, unseen, for the next poll.
+            result.later.append((feed_url, len(links) - settings.max_feed_entries))
+            links = links[:settings.max_feed_entries]
         for i, link in enumerate(links):
             report("fetching", i, len(links))
             _save_into(result, link, source, settings, allow_private, feed=feed_url)

@@ -117,7 +117,7 @@ def test_refresh_saves_and_embeds_only_the_new_entry(web_server, tmp_path, capsy
     assert len(first["fetch"]["saved"]) == 2 and len(first["build"]["added"]) == 2
 
     again = run_json(capsys, "refresh", "--source", source, "--index", index)
-    assert again["fetch"] == {"saved": [], "unchanged": [], "failed": []}
+    assert again["fetch"] == {"saved": [], "unchanged": [], "failed": [], "later": []}
     assert again["build"] is None  # nothing fetched, nothing to build
 
     web_server.feeds["cli"].append("/pages/arabic_article.html")

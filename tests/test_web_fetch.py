@@ -344,6 +344,17 @@ def test_a_feed_is_recorded_and_polled_for_new_entries_only(web_server, tmp_path
     assert not add_feed(feed.url, tmp_path).added
 
 
+def test_a_long_feed_is_fetched_a_few_entries_per_poll(web_server, tmp_path):
+    web_server.feeds["fetch-long"] = ["/pages/time_001.html", "/pages/yna_co_kr.html", "/pages/arabic_article.html"]
+    feed = add_feed(web_server.url("/feeds/fetch-long.rss"), tmp_path)
+    two = Settings(max_feed_entries=2)
+    first = poll_feeds(tmp_path, settings=two)
+    assert len(first.saved) == 2 and first.later == [(feed.url, 1)]
+    assert "1 more entries of" in str(first)
+    second = poll_feeds(tmp_path, settings=two)
+    assert [u for u, _ in second.saved] == [web_server.url("/pages/arabic_article.html")] and second.later == []
+
+
 @pytest.mark.parametrize("path, reason", [
     # The page names its feed: the reason says where it is.
     ("/pages/cnn_article.html", "not an RSS or Atom feed (it is a web page; its feed is http://rss.cnn.com/rss/cnn_latest.rss)"),
