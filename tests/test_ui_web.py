@@ -170,9 +170,11 @@ def test_a_redirect_from_an_allowed_server_to_a_private_address_is_refused(works
 
 def test_feed_recorded_then_checked_adds_only_new_entries(workspace, web_server, no_fetch_env):
     source, index = workspace
-    app = ui_app.create_app(index, source_dir=source, settings=Settings(fetch_allow=(f"127.0.0.1:{web_server.port}",)))
+    # One entry per check, so the second entry waits for "Check feeds".
+    settings = Settings(fetch_allow=(f"127.0.0.1:{web_server.port}",), max_feed_entries=1)
+    app = ui_app.create_app(index, source_dir=source, settings=settings)
     feed_url = web_server.url("/feeds/ui-test.atom")
-    web_server.feeds["ui-test"] = ["/pages/yna_co_kr.html"]
+    web_server.feeds["ui-test"] = ["/pages/yna_co_kr.html", "/pages/time_001.html"]
     try:
         nothing, _, _ = handler(app, "on_check")()
         assert lines(nothing) == [("qa-bad", "No feeds are recorded yet: add one by its address first.")]
@@ -180,11 +182,11 @@ def test_feed_recorded_then_checked_adds_only_new_entries(workspace, web_server,
         box, recorded, status, _ = handler(app, "on_record")(feed_url)
         yna = f"web/127.0.0.1_{web_server.port}/pages-yna-co-kr.html"
         assert lines(recorded) == [
-            ("qa-ok", f"Feed recorded: Test news (ui-test) ({feed_url}), 1 entry listed"),
-            ("qa-ok", f"{web_server.url('/pages/yna_co_kr.html')}: added as {yna}; you can ask about it now")]
+            ("qa-ok", f"Feed recorded: Test news (ui-test) ({feed_url}), 2 entries listed"),
+            ("qa-ok", f"{web_server.url('/pages/yna_co_kr.html')}: added as {yna}; you can ask about it now"),
+            ("qa-ok", f"{feed_url}: 1 more entry left for the next check")]
         assert box == "" and "<b>6</b> articles" in status
 
-        web_server.feeds["ui-test"].append("/pages/time_001.html")
         hits = len(web_server.hits)
         checked, status, _ = handler(app, "on_check")()
         time_doc = f"web/127.0.0.1_{web_server.port}/pages-time-001.html"

@@ -97,20 +97,22 @@ def _fetch_and_index(fetch: Callable[[], "qa.SaveReport"], source: Path, index: 
         report = fetch()
     except qa.QAError as exc:  # the record of fetched pages is damaged, the index is another folder's
         return [WebOutcome("", False, " ".join(str(exc).split()))]
-    failed = [WebOutcome(url, False, _failure(url, reason)) for url, reason in report.failed]
+    notes = [WebOutcome(url, False, _failure(url, reason)) for url, reason in report.failed]
+    notes += [WebOutcome(feed, True, f"{feed}: {n} more entr{'y' if n == 1 else 'ies'} left for the next check")
+              for feed, n in report.later]
     kept = report.saved + report.unchanged
     if not kept:
-        return failed
+        return notes
     known = set(index.articles())
     built = None
     if report.saved or any(doc_id and doc_id not in known for _, doc_id in report.unchanged):
         try:
             built = uploads.rebuild(source, index, progress)
         except qa.QAError as exc:
-            return failed + [WebOutcome(url, False, f"{url}: saved as {doc_id}, not indexed: {exc}")
-                             for url, doc_id in kept]
+            return notes + [WebOutcome(url, False, f"{url}: saved as {doc_id}, not indexed: {exc}")
+                            for url, doc_id in kept]
     known = set(index.articles())
-    return [_outcome(url, doc_id, built, known) for url, doc_id in kept] + failed
+    return [_outcome(url, doc_id, built, known) for url, doc_id in kept] + notes
 
 
 def _outcome(url: str, doc_id: str, built: qa.BuildReport | None, known: set[str]) -> WebOutcome:
