@@ -55,7 +55,7 @@ def extract_page(markup: str, url: str | None = None) -> Page:
     source = _clean(doc.sitename) or _host(page_url)
     return Page(text=doc.text.strip(), title=strip_site_name(_clean(doc.title) or "", source, page_url),
                 date=_trusted(_iso(doc.date)) or _visible_date(markup, doc.title),
-                source=source, author=_clean(doc.author), url=page_url,
+                source=source, author=_authors(doc.author, source), url=page_url,
                 fallback=fallback)
 
 
@@ -166,6 +166,16 @@ def _names_outlet(part: str, names: set[str], leading: bool) -> bool:
                                                                          len(key) >= 0.6 * len(name))):
             return True
     return False
+
+
+def _authors(value: str | None, source: str | None) -> str | None:
+    """trafilatura's "A; B; CNN" without the outlet itself (a byline naming the agency or the
+    site is not a person) and without repeats."""
+    names = []
+    for name in (_clean(part) for part in (value or "").split(";")):
+        if name and _key(name) != _key(source) and name not in names:
+            names.append(name)
+    return "; ".join(names) or None
 
 
 def _key(text: str | None) -> str:
