@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import QAError
+from .files import write_atomically
 
 FORMAT = 1
 FOLDER = ".qa"
@@ -69,32 +69,8 @@ def load(source: Path) -> dict:
 
 def save(source: Path, data: dict) -> None:
     """Write the record atomically. Call `load` first: it refuses a damaged record."""
-    path = path_of(source)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps({**data, "format": FORMAT}, ensure_ascii=False, indent=1, sort_keys=True)
-    fd, tmp = tempfile.mkstemp(prefix=".web-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    write_atomically(path_of(source), payload.encode("utf-8"))
 
 
 @contextmanager

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from . import registry
 from .errors import FetchError, QAError
 from .fetch import FEED_TYPES, HTML_TYPES, check_url, fetch
+from .files import write_atomically
 from .settings import Settings, from_env
 
 Progress = Callable[[str, int, int], None]
@@ -194,7 +194,7 @@ def _save_page(url: str, source: Path, settings: Settings, allow_private: bool,
                 registry.save(source, data)
             return False, holder
         doc_id = own or _free_name(url, source, pages, page.body)
-        _write(source / doc_id, page.body)
+        write_atomically(source / doc_id, page.body)
         pages[doc_id] = {"url": url, "final_url": page.url, "fetched_at": _now(), "sha256": digest,
                          "feed": feed, "content_type": page.content_type, "charset": page.charset}
         registry.save(source, data)
@@ -249,24 +249,6 @@ def _slug(url: str) -> str:
         # An Arabic (or other script) path leaves little after the ASCII pass: keep it distinct.
         slug = f"{slug}-{digest}" if slug else digest
     return slug or "index"
-
-
-def _write(path: Path, body: bytes) -> None:
-    """Write through a dot file (never indexed) renamed into place: a page is whole or absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _fetch_feed(url: str, settings: Settings, allow_private: bool):
