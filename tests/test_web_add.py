@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,48 @@ def test_a_page_whose_charset_only_the_server_states_is_read_in_it(web_server, t
     assert code == 0, err
     hits = run_json(capsys, "search", "مصنع ناقلات الجند المدرعة", "--index", index)
     assert LEGACY_ARABIC[0] in hits[0]["text"] and hits[0]["lang"] == "ar"
+
+
+def test_the_readme_try_out_with_python_http_server(tmp_path):
+    """README, "Adding web pages and feeds": the test pages served by `python -m http.server`
+    (in its own process, as typed; a free port instead of 8000), a page and the feed added with
+    `qa add`, a question answered from the feed's page, and a refresh that finds nothing new."""
+    import re
+    import socket
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("To try it without the internet", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    serve = commands[0].replace("8000", str(port)).split()
+    assert serve[0] == "python"
+    server = subprocess.Popen([sys.executable, *serve[1:]], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):  # until it listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        outputs = []
+        for command in commands[1:]:
+            args = [a.strip('"') for a in re.findall(r'"[^"]*"|\S+', command.replace("8000", str(port)))]
+            assert args[0] == "qa"
+            folders = {"news": str(tmp_path / "news"), "news-index": str(tmp_path / "news-index")}
+            args = [folders.get(a, a) for a in args]
+            done = subprocess.run([sys.executable, "-m", "qa.cli", *args[1:]], capture_output=True, text=True,
+                                  cwd=ROOT, env=env, timeout=120)
+            assert done.returncode == 0, (command, done.stderr)
+            outputs.append(done.stdout)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    added_page, added_feed, answer, refreshed = outputs
+    assert "arabic-article" in added_page
+    assert added_feed.count("saved: ") == 3 and "recorded" in added_feed
+    assert "43 million" in answer and f"127.0.0.1_{port}/cnn-article.html" in answer
+    assert "nothing new" in refreshed
