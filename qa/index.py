@@ -194,18 +194,8 @@ class Index:
         return {"path": str(self.path), "generation": self.generation, "articles": m["counts"]["articles"],
                 "chunks": m["counts"]["chunks"], "languages": m["counts"].get("languages", {}),
                 "model": m["model"], "model_languages": m["model_languages"], "dimension": m["dimension"],
-                "vector_index": m["vector_index"], "embedding": m.get("embedding"),
-                "multilingual": self._multilingual_info(), "size_bytes": storage.folder_size(self.path),
+                "vector_index": m["vector_index"], "embedding": m.get("embedding"), "size_bytes": storage.folder_size(self.path),
                 "last_build": m["built_at"]}
-
-    def _multilingual_info(self) -> str:
-        companion = self.manifest.get("companion")
-        if not companion:
-            return "none (the corpus is in languages the main model covers)"
-        from . import multilingual
-
-        state = "in use" if multilingual.load() is not None else f"not in use here: {multilingual.unavailable()}"
-        return f"{companion['model']} ({companion['backend']} {companion['version']}), {companion['vectors']} vectors, {state}"
 
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, mode: str = "hybrid", where: dict | None = None) -> list[Passage]:
