@@ -43,8 +43,6 @@ NOT_MENTIONED = {"en": "No article mentions {}.", "ar": "لا يذكر أي مق
 CONCERN_ELSEWHERE = 0.9
 CONTEXT_CREDIT_CONTENT = 0.9
 CONCERN_OFF_TITLE = 0.85  # the article's title names another subject than the one asked about
-CROSS_LANGUAGE = 0.85  # a sentence in another language than the question's (see _score_sentences)
-CROSS_NO_NAME = 0.5  # ... that states none of the names asked about (see _concern_across)
 # Terms of "how many / how much / how long": they ask, articles never state them.
 QUESTION_TERMS = frozenset(tokenize("many much long often"))
 
@@ -78,7 +76,6 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
     query_vector = index.embedder().queries([query])[0] if index.covers(lang) and mode != "lexical" else None
     passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=search_where,
                                                         query_vector=query_vector)
-    passages += _other_languages(index, query, lang, k, mode, search_where, passages)
     if absent:
         return _abstain(question, lang, passages, absent)
     if not passages:
@@ -91,24 +88,6 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
         return _abstain(question, lang, passages)
     chosen = _select(index, scored, threshold)
     return _compose(question, index, chosen, passages, duplicates, where)
-
-
-OTHER_LANGUAGE_PASSAGES = 5  # at most, in other languages, added to the candidates when a model reads them
-
-
-def _other_languages(index: Index, query: str, lang: str, k: int, mode: str, where: dict | None,
-                     passages: list[Passage]) -> list[Passage]:
-    """The best passages in the index's other languages, by meaning alone. Hybrid ranking
-    favours the question's language (only its words can match), so a fact only an Arabic
-    article states would not reach the answer of an English question otherwise."""
-    if mode == "lexical" or index.multilingual() is None or (where or {}).get("lang"):
-        return []
-    others = sorted(lang_ for lang_ in index.info()["languages"] if lang_ != lang and lang_ != "und")
-    if not others:
-        return []
-    seen = {p.chunk_id for p in passages}
-    extra = index.search(query, k=min(k, OTHER_LANGUAGE_PASSAGES), mode="dense", where={**(where or {}), "lang": others})
-    return [p for p in extra if p.chunk_id not in seen]
 
 
 def _partly_mentioned(index: Index, word: str, question: str) -> bool:
@@ -167,7 +146,7 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     overlap = np.array([(sum(idf[t] for t in q_terms & c.terms) +
                          sum(idf[t] * credit[t] for t in context[c.passage.chunk_id] - c.terms)) / total
                         for c in candidates])
-    if index.main_covers(lang) and all(index.main_covers(c.passage.lang) for c in candidates):
+    if index.covers(lang):
         emb = index.embedder()
         q = query_vector if query_vector is not None else emb.queries([query])[0]
         vectors = emb.documents([c.text for c in candidates])
@@ -175,48 +154,12 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
             c.vector = v
         scores = DENSE_SHARE * (vectors @ q) + (1 - DENSE_SHARE) * overlap
     else:
-        similar = index.similarities(query, lang, [c.text for c in candidates], [c.passage.lang for c in candidates],
-                                     query_vector if index.main_covers(lang) else None)
-        if similar is None:
-            scores = overlap
-        else:
-            cross = np.array([c.passage.lang != lang for c in candidates])
-            # A sentence in another language shares no words with the question: its model
-            # similarity (calibrated to the main model's scale) is all the evidence there is.
-            scores = np.where(np.isnan(similar), overlap,
-                              np.where(cross, similar, DENSE_SHARE * similar + (1 - DENSE_SHARE) * overlap))
+        scores = overlap
     off_topic = _off_topic(index, passages, subject)
     for c, score in zip(candidates, scores):
-        own = c.passage.lang == lang or (lang != "ar" and c.passage.lang not in ("ar", "und"))
-        # Across languages no word is shared to check the model's judgement by, and names are
-        # compared by transliteration: a sentence in another language must do clearly better
-        # than one in the question's own to be quoted instead.
-        factor = _concern(c, subject) if own else CROSS_LANGUAGE * _concern_across(c, subject)
-        c.score = float(score) * factor * kind_fit(kind, c.facts, c.terms) * \
-            (CONCERN_OFF_TITLE if c.passage.chunk_id in off_topic and own else 1.0)
+        c.score = float(score) * _concern(c, subject) * kind_fit(kind, c.facts, c.terms) * \
+            (CONCERN_OFF_TITLE if c.passage.chunk_id in off_topic else 1.0)
     return sorted(candidates, key=lambda c: -c.score)
-
-
-def _concern_across(c: Candidate, subject: list[str]) -> float:
-    """_concern for a sentence in another script. A Latin name asked about counts as stated
-    when the sentence has a word of a matching transliteration skeleton (Pakistan ~ باكستان,
-    Turkish ~ التركية). Without any word to check the model by, a sentence that states none of
-    the names asked about is not the answer to a question about them."""
-    from .facts import name_key, name_keys
-
-    names = [name_key(w) for w in subject if _LATIN.search(w) and not _IDENT.fullmatch(w)]
-    if not names:
-        return 1.0
-    keys = set(name_keys(c.text))
-    stated = [n for n in names if any(_skeletons_match(n, k) for k in keys)]
-    if not stated:
-        return CROSS_NO_NAME
-    return 1.0 if len(stated) == len(names) else CONCERN_ELSEWHERE
-
-
-def _skeletons_match(a: str, b: str) -> bool:
-    short, long_ = sorted((a, b), key=len)
-    return len(short) >= 3 and long_.startswith(short)
 
 
 def _off_topic(index: Index, passages: list[Passage], subject: list[str]) -> set[int]:
@@ -330,8 +273,7 @@ def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
             n = cite(c.passage)
             if n not in numbers:
                 numbers.append(n)
-        note = _language_note(question, main.passage.lang)
-        parts.append(main.text + " " + "".join(f"[{n}]" for n in numbers) + (f" ({note})" if note else ""))
+        parts.append(main.text + " " + "".join(f"[{n}]" for n in numbers))
         sentence_list.append((main.text, numbers))
         for c in support[1:]:
             sentence_list.append((c.text, [cite(c.passage)]))  # highlighted in its own passage
@@ -339,17 +281,6 @@ def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
     related = [p for p in passages if p.chunk_id not in cited]
     return Answer(question=question, text=" ".join(parts), citations=citations, answered=True,
                   related=related, sentences=sentence_list)
-
-
-LANGUAGE_NAMES = {"en": {"ar": "in Arabic", "en": "in English"}, "ar": {"en": "بالإنجليزية", "ar": "بالعربية"}}
-
-
-def _language_note(question: str, passage_lang: str) -> str | None:
-    """'in Arabic' after a sentence quoted in another language than the question's."""
-    lang = "ar" if detect_language(question) == "ar" else "en"
-    if passage_lang == lang:
-        return None
-    return LANGUAGE_NAMES[lang].get(passage_lang, f"({passage_lang})" if lang == "en" else None)
 
 
 def _abstain(question: str, lang: str, passages: list[Passage], absent: list[str] = ()) -> Answer:

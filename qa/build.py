@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import shutil
 import time
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from .vectors import FLAT, HNSW, VectorIndex
 
 # progress(stage, done, total): stages are "reading", "embedding", "writing".
 Progress = Callable[[str, int, int], None]
-log = logging.getLogger("qa.build")
 EMBED_SLICE = 256  # texts per progress step; slices follow a global length sort
 
 
@@ -167,8 +165,7 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
         vectors = VectorIndex.empty(embedder.dimension)
     gone = plan.removed + sorted(plan.changed)
     conn.execute("BEGIN")
-    gone_ids = np.array(store.chunk_ids_of(conn, gone), dtype="int64")
-    vectors.remove(gone_ids)
+    vectors.remove(np.array(store.chunk_ids_of(conn, gone), dtype="int64"))
     store.delete_articles(conn, gone)
     conn.execute("DELETE FROM duplicates")
     conn.executemany("INSERT INTO duplicates(doc_id, same_as, content_hash) VALUES (?,?,?)",
@@ -209,8 +206,6 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
         store.insert_chunks(conn, rows)
         vectors.add(np.array([r[0] for r in rows], dtype="int64"), vectors_new)
     conn.execute("COMMIT")
-    companion = _companion(tmp, old_folder, old_manifest, conn, settings, gone_ids,
-                           {r[0]: t for r, t in zip(rows, embed_texts)}, report)
     report("writing", 0, 1)
     all_rows = conn.execute("SELECT chunk_id, terms FROM chunks ORDER BY chunk_id").fetchall()
     conn.close()
@@ -237,47 +232,8 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
              "max_tokens": embedder.max_tokens if embedder else old_manifest["max_tokens"],
              # How this build's new vectors were computed (informational: all are compatible).
              "embedding": {"backend": embedder.backend, "precision": embedder.precision} if embedder
-             else old_manifest.get("embedding"),
-             "companion": companion}
+             else old_manifest.get("embedding")}
     return len(embed_texts), len(all_rows), skipped, shape
-
-
-def _companion(tmp: Path, old_folder, old_manifest, conn, settings: Settings, gone_ids, new_texts: dict,
-               report) -> dict | None:
-    """Multilingual vectors beside the main ones (qa/multilingual.py), for every chunk, when the
-    corpus holds a language the main model does not cover (or Settings.multilingual says
-    always). An English-only corpus embeds nothing more. Returns the manifest's "companion"."""
-    from . import multilingual
-    from .embedder import model_languages
-    from .manifest import check_companion
-
-    covered = model_languages(settings.model, settings.model_languages)
-    if "*" in covered or settings.multilingual == "never":
-        return None
-    langs = {lang for (lang,) in conn.execute("SELECT DISTINCT lang FROM articles")}
-    if settings.multilingual != "always" and not any(lang not in covered and lang != "und" for lang in langs):
-        return None
-    model = multilingual.load()
-    if model is None:
-        log.warning("no multilingual vectors: %s", multilingual.unavailable())
-        return None
-    old = (old_manifest or {}).get("companion")
-    check_companion(old_manifest or {}, model.identity, tmp.parent)
-    if old and old_folder is not None and (old_folder / "companion.faiss").is_file():
-        vectors = VectorIndex.load(old_folder / "companion.faiss", old.get("vector_index", FLAT))
-        vectors.remove(gone_ids)
-        todo = sorted(new_texts.items())
-    else:  # the first multilingual build of this index: every chunk, old ones included
-        vectors = VectorIndex.empty(model.dimension)
-        rows = conn.execute("SELECT c.chunk_id, c.start, c.text, a.title FROM chunks c "
-                            "JOIN articles a ON a.doc_id = c.doc_id ORDER BY c.chunk_id").fetchall()
-        todo = [(cid, new_texts.get(cid) or (f"{title}\n{text}" if start and title not in text else text))
-                for cid, start, text, title in rows]
-    if todo:
-        embedded = _embed(model, [t for _, t in todo], settings, report, stage="multilingual")
-        vectors.add(np.array([cid for cid, _ in todo], dtype="int64"), embedded)
-    vectors.save(tmp / "companion.faiss")
-    return {**model.identity, "vector_index": vectors.kind, "vectors": len(vectors)}
 
 
 def _title_prefix(title: str, embedder, budget: int) -> str:
@@ -287,7 +243,7 @@ def _title_prefix(title: str, embedder, budget: int) -> str:
     return " ".join(words)
 
 
-def _embed(embedder, texts: list[str], settings: Settings, report, stage: str = "embedding") -> np.ndarray:
+def _embed(embedder, texts: list[str], settings: Settings, report) -> np.ndarray:
     # One global sort by length, then slices: batches hold texts of similar length (little
     # padding) and the caller sees progress between slices.
     order = np.argsort([-len(t) for t in texts], kind="stable")
@@ -295,7 +251,7 @@ def _embed(embedder, texts: list[str], settings: Settings, report, stage: str = 
     for begin in range(0, len(texts), EMBED_SLICE):
         part = order[begin:begin + EMBED_SLICE]
         out[part] = embedder.documents([texts[i] for i in part], batch_size=settings.batch_size)
-        report(stage, min(begin + EMBED_SLICE, len(texts)), len(texts))
+        report("embedding", min(begin + EMBED_SLICE, len(texts)), len(texts))
     return out
 
 
@@ -318,7 +274,6 @@ def _manifest(settings: Settings, tmp: Path, chunks: int, dims: dict) -> dict:
         "vector_index": dims["vector_index"],
         "max_tokens": dims["max_tokens"],
         "embedding": dims["embedding"],
-        **({"companion": dims["companion"]} if dims.get("companion") else {}),
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
         "title_tokens": settings.title_tokens,

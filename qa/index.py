@@ -52,7 +52,6 @@ class _Snapshot:
     texts: list[str]
     terms_json: list[str]  # BM25 terms per chunk as stored: near-duplicate checks reuse them
     docs: dict[str, tuple]  # doc_id -> (title, lang, date, source, url, author)
-    companion: VectorIndex | None = None  # multilingual vectors (manifest "companion")
 
 
 class Index:
@@ -73,8 +72,6 @@ class Index:
             check_compatible(manifest, settings, self.path)
         try:
             vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"))
-            companion = VectorIndex.load(folder / "companion.faiss", manifest["companion"].get("vector_index", "flat")) \
-                if manifest.get("companion") else None
             lexical = LexicalIndex.load(folder / "bm25")
             conn = store.open_db(folder / "store.sqlite", readonly=True)
             rows = conn.execute(
@@ -96,7 +93,7 @@ class Index:
             name=folder.name, folder=folder, manifest=manifest, vectors=vectors, lexical=lexical, conn=conn,
             chunk_ids=chunk_ids, doc_of=[r[1] for r in rows], starts=np.array([r[2] for r in rows]),
             ends=np.array([r[3] for r in rows]), texts=[r[4] for r in rows], terms_json=[r[5] for r in rows],
-            docs=docs, companion=companion)
+            docs=docs)
 
     def pinned(self) -> "Index":
         """This index frozen at its current generation: several calls on the result (the
@@ -140,41 +137,6 @@ class Index:
         from .embedder import get_embedder
 
         return get_embedder(self.model)
-
-    def multilingual(self):
-        """The multilingual model when this index holds its vectors and it loads here, else None."""
-        if self._snapshot.companion is None:
-            return None
-        from . import multilingual
-
-        return multilingual.load()
-
-    def main_covers(self, lang: str, snap=None) -> bool:
-        """Whether the main embedding model understands `lang` (manifest "model_languages")."""
-        languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
-        return "*" in languages or lang in languages
-
-    def similarities(self, question: str, question_lang: str, texts: list[str], langs: list[str],
-                     question_vector=None) -> np.ndarray | None:
-        """Cosine of each text to the question on the main model's scale, by the model that
-        understands both languages: the main one, else the multilingual one (calibrated for a
-        same- or cross-language pair). None where neither does."""
-        out = np.full(len(texts), np.nan, dtype="float32")
-        main = [i for i, lang in enumerate(langs) if self.main_covers(question_lang) and self.main_covers(lang)]
-        if main:
-            emb = self.embedder()
-            q = question_vector if question_vector is not None else emb.queries([question])[0]
-            out[main] = emb.documents([texts[i] for i in main]) @ q
-        rest = [i for i in range(len(texts)) if i not in set(main)]
-        model = self.multilingual() if rest else None
-        if model is not None:
-            from .multilingual import calibrated
-
-            q = model.queries([question])[0]
-            cos = model.documents([texts[i] for i in rest]) @ q
-            same = np.array([langs[i] == question_lang for i in rest])
-            out[rest] = calibrated(cos, same)
-        return None if np.isnan(out).all() else out
 
     def __len__(self) -> int:
         return len(self._snapshot.chunk_ids)
@@ -239,10 +201,14 @@ class Index:
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         lexical_all = None
-        query_lang = detect_language(query)
-        covered = self.covers(query_lang, snap)
+        covered = self.covers(detect_language(query), snap)
         if mode == "dense" or (mode == "hybrid" and (covered or UNCOVERED_DENSE_WEIGHT > 0)):
-            dense = self._dense(snap, query, query_lang, allowed, depth, query_vector)
+            if query_vector is None:
+                query_vector = self.embedder().queries([query])[0]
+            allowed_ids = snap.chunk_ids[allowed] if allowed is not None else None
+            scores, ids = snap.vectors.search(query_vector, depth, allowed_ids)
+            rows = np.searchsorted(snap.chunk_ids, ids)
+            dense = list(zip(rows.tolist(), scores.tolist()))
         if mode in ("lexical", "hybrid"):
             lexical_all = snap.lexical.scores(tokenize(query))
             if allowed is not None:
@@ -263,38 +229,9 @@ class Index:
         return fuse_convex(dense, lexical, lexical_all, weight)
 
     def covers(self, lang: str, snap=None) -> bool:
-        """Whether a model of this index understands language `lang`: the main one (manifest)
-        or the multilingual one, when the index holds its vectors and it loads here."""
-        snap = snap or self._snapshot
-        return self.main_covers(lang, snap) or (snap.companion is not None and self.multilingual() is not None)
-
-    def _dense(self, snap, query, query_lang, allowed, depth, query_vector) -> list[tuple[int, float]]:
-        """[(row, cosine on the main model's scale)] best first. The main model scores the
-        chunks in languages it understands when it understands the query's; the multilingual
-        model (when the index has its vectors) scores every chunk, calibrated per language
-        pair; a chunk scored by both keeps the higher."""
-        allowed_ids = snap.chunk_ids[allowed] if allowed is not None else None
-        model = self.multilingual() if snap.companion is not None else None
-        best: dict[int, float] = {}
-        if self.main_covers(query_lang, snap) or model is None:
-            if query_vector is None:
-                query_vector = self.embedder().queries([query])[0]
-            scores, ids = snap.vectors.search(query_vector, depth, allowed_ids)
-            rows = np.searchsorted(snap.chunk_ids, ids)
-            for row, score in zip(rows.tolist(), scores.tolist()):
-                if model is None or self.main_covers(snap.docs[snap.doc_of[row]][1], snap):
-                    best[row] = score
-        if model is not None:
-            from .multilingual import calibrated
-
-            scores, ids = snap.companion.search(model.queries([query])[0], depth, allowed_ids)
-            rows = np.searchsorted(snap.chunk_ids, ids)
-            for row, score in zip(rows.tolist(), scores.tolist()):
-                same = snap.docs[snap.doc_of[row]][1] == query_lang
-                value = float(calibrated(score, same))
-                if value > best.get(row, -np.inf):
-                    best[row] = value
-        return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:depth]
+        """Whether the index's embedding model understands language `lang` (manifest)."""
+        languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
+        return "*" in languages or lang in languages
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a BM25 term in this generation (high = rare)."""
