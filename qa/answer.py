@@ -43,6 +43,15 @@ NOT_MENTIONED = {"en": "No article mentions {}.", "ar": "لا يذكر أي مق
 CONCERN_ELSEWHERE = 0.9
 CONTEXT_CREDIT_CONTENT = 0.9
 CONCERN_OFF_TITLE = 0.85  # the article's title names another subject than the one asked about
+CROSS_LANGUAGE = 0.85  # a sentence in another language than the question's (see _score_sentences)
+CROSS_NO_NAME = 0.5  # ... that states none of the names asked about (see _concern_across)
+CROSS_MARGIN = 0.1  # ... must beat the best own-language sentence by this much (_prefer_own_language)
+# Calibrated e5 similarity a sentence in another language needs at all, and the most it counts
+# for (before the factors above). Set on the trust benchmark's templated items (bench/trust.py):
+# wrong-fact sentences of the right topic reach 0.6-0.65 (and, sharing an id, 1.0: hence the
+# cap), answers on the seeds 0.62-0.76.
+CROSS_MIN = 0.6
+CROSS_CAP = 0.65
 # Terms of "how many / how much / how long": they ask, articles never state them.
 QUESTION_TERMS = frozenset(tokenize("many much long often"))
 
@@ -76,18 +85,38 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
     query_vector = index.embedder().queries([query])[0] if index.covers(lang) and mode != "lexical" else None
     passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=search_where,
                                                         query_vector=query_vector)
+    passages += _other_languages(index, query, lang, k, mode, search_where, passages)
     if absent:
         return _abstain(question, lang, passages, absent)
     if not passages:
         return _abstain(question, lang, [])
     scored = _score_sentences(index, query, passages, lang, query_vector,
                               subject=subject, kind=answer_kind(question, tokenize))
-    best = scored[0].score if scored else 0.0
     threshold = ABSTAIN_BELOW if index.covers(lang) else ABSTAIN_BELOW_LEXICAL
+    scored = _prefer_own_language(scored, lang, threshold)
+    best = scored[0].score if scored else 0.0
     if best < threshold:
         return _abstain(question, lang, passages)
     chosen = _select(index, scored, threshold)
     return _compose(question, index, chosen, passages, duplicates, where)
+
+
+OTHER_LANGUAGE_PASSAGES = 5  # at most, in other languages, added to the candidates when a model reads them
+
+
+def _other_languages(index: Index, query: str, lang: str, k: int, mode: str, where: dict | None,
+                     passages: list[Passage]) -> list[Passage]:
+    """The best passages in the index's other languages, by meaning alone. Hybrid ranking
+    favours the question's language (only its words can match), so a fact only an Arabic
+    article states would not reach the answer of an English question otherwise."""
+    if mode == "lexical" or index.multilingual() is None or (where or {}).get("lang"):
+        return []
+    others = sorted(lang_ for lang_ in index.info()["languages"] if lang_ != lang and lang_ != "und")
+    if not others:
+        return []
+    seen = {p.chunk_id for p in passages}
+    extra = index.search(query, k=min(k, OTHER_LANGUAGE_PASSAGES), mode="dense", where={**(where or {}), "lang": others})
+    return [p for p in extra if p.chunk_id not in seen]
 
 
 def _partly_mentioned(index: Index, word: str, question: str) -> bool:
@@ -146,20 +175,84 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     overlap = np.array([(sum(idf[t] for t in q_terms & c.terms) +
                          sum(idf[t] * credit[t] for t in context[c.passage.chunk_id] - c.terms)) / total
                         for c in candidates])
-    if index.covers(lang):
+    scores = overlap.copy()
+    by_main = [i for i, c in enumerate(candidates) if index.main_covers(lang) and index.main_covers(c.passage.lang)]
+    if by_main:
         emb = index.embedder()
         q = query_vector if query_vector is not None else emb.queries([query])[0]
-        vectors = emb.documents([c.text for c in candidates])
-        for c, v in zip(candidates, vectors):
-            c.vector = v
-        scores = DENSE_SHARE * (vectors @ q) + (1 - DENSE_SHARE) * overlap
-    else:
-        scores = overlap
+        vectors = emb.documents([candidates[i].text for i in by_main])
+        for i, v in zip(by_main, vectors):
+            candidates[i].vector = v  # corroboration compares sentences by these
+        scores[by_main] = DENSE_SHARE * (vectors @ q) + (1 - DENSE_SHARE) * overlap[by_main]
+    rest = [i for i in range(len(candidates)) if i not in set(by_main)]
+    similar = index.similarities(query, lang, [candidates[i].text for i in rest],
+                                 [candidates[i].passage.lang for i in rest]) if rest else None
+    if similar is not None:
+        for i, sim in zip(rest, similar):
+            if np.isnan(sim):
+                continue
+            # A sentence in another language shares no words with the question: the model's
+            # similarity (calibrated to the main model's scale) is all the evidence there is.
+            cross = candidates[i].passage.lang != lang
+            if cross:
+                # No word of the question can confirm a sentence in another language: the model's
+                # judgement alone must be strong (CROSS_MIN), and it never outweighs a checked
+                # sentence of the question's own language (CROSS_CAP): on near-identical news
+                # items e5 ranks "the investment in Z583" as high for "how many jobs at Z583".
+                scores[i] = -1.0 if sim < CROSS_MIN else min(sim, CROSS_CAP)
+            else:
+                scores[i] = DENSE_SHARE * sim + (1 - DENSE_SHARE) * overlap[i]
     off_topic = _off_topic(index, passages, subject)
     for c, score in zip(candidates, scores):
-        c.score = float(score) * _concern(c, subject) * kind_fit(kind, c.facts, c.terms) * \
-            (CONCERN_OFF_TITLE if c.passage.chunk_id in off_topic else 1.0)
+        own = _same_language(c.passage.lang, lang)
+        # Across languages no word is shared to check the model's judgement by, and names are
+        # compared by transliteration: a sentence in another language must do clearly better
+        # than one in the question's own to be quoted instead.
+        factor = _concern(c, subject) if own else CROSS_LANGUAGE * _concern_across(c, subject)
+        c.score = float(score) * factor * kind_fit(kind, c.facts, c.terms) * \
+            (CONCERN_OFF_TITLE if c.passage.chunk_id in off_topic and own else 1.0)
     return sorted(candidates, key=lambda c: -c.score)
+
+
+def _prefer_own_language(scored: list[Candidate], lang: str, threshold: float) -> list[Candidate]:
+    """When a sentence in the question's own language answers (scores over the threshold), a
+    sentence in another language is quoted only if it scores clearly higher: a reader checks a
+    citation in their own language first, and the same fact in the other language is still
+    cited beside it (corroboration). Facts only the other language states still come through."""
+    own = [c.score for c in scored if _same_language(c.passage.lang, lang)]
+    own_best = max(own, default=0.0)
+    if own_best < threshold:
+        return scored
+    return [c for c in scored if _same_language(c.passage.lang, lang) or c.score >= own_best + CROSS_MARGIN]
+
+
+def _same_language(passage_lang: str, lang: str) -> bool:
+    return passage_lang == lang or (lang != "ar" and passage_lang not in ("ar", "und"))
+
+
+def _concern_across(c: Candidate, subject: list[str]) -> float:
+    """_concern for a sentence in another script. A Latin name asked about counts as stated
+    when the sentence has a word of a matching transliteration skeleton (Pakistan ~ باكستان,
+    Turkish ~ التركية). Without any word to check the model by, a sentence that states none of
+    the names asked about is not the answer to a question about them."""
+    from .facts import name_key, name_keys
+
+    for word in subject:
+        if _IDENT.fullmatch(word) and word.upper().replace("-", "") not in _context_facts(c).identifiers:
+            return 0.0  # ids are written alike in every script: one the passage never states rules it out
+    names = [name_key(w) for w in subject if _LATIN.search(w) and not _IDENT.fullmatch(w)]
+    if not names:
+        return 1.0
+    keys = set(name_keys(c.text))
+    stated = [n for n in names if any(_skeletons_match(n, k) for k in keys)]
+    if not stated:
+        return CROSS_NO_NAME
+    return 1.0 if len(stated) == len(names) else CONCERN_ELSEWHERE
+
+
+def _skeletons_match(a: str, b: str) -> bool:
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 3 and long_.startswith(short)
 
 
 def _off_topic(index: Index, passages: list[Passage], subject: list[str]) -> set[int]:
@@ -253,9 +346,11 @@ def _select(index: Index, scored: list[Candidate], threshold: float) -> list[tup
 
 
 def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
-    # Readable order: by the rank of the passage, then by position within it.
+    # Readable order: by the rank of the passage, then by position within it, after the best.
     rank = {p.chunk_id: i for i, p in enumerate(passages)}
-    chosen.sort(key=lambda pair: (rank.get(pair[0].passage.chunk_id, 99), pair[0].start))
+    # The best sentence leads; the others follow in reading order.
+    best = max(chosen, key=lambda pair: pair[0].score)[0]
+    chosen.sort(key=lambda pair: (pair[0] is not best, rank.get(pair[0].passage.chunk_id, 99), pair[0].start))
     citations: list[Passage] = []
 
     def cite(p: Passage) -> int:
@@ -273,7 +368,8 @@ def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
             n = cite(c.passage)
             if n not in numbers:
                 numbers.append(n)
-        parts.append(main.text + " " + "".join(f"[{n}]" for n in numbers))
+        note = _language_note(question, main.passage.lang)
+        parts.append(main.text + " " + "".join(f"[{n}]" for n in numbers) + (f" ({note})" if note else ""))
         sentence_list.append((main.text, numbers))
         for c in support[1:]:
             sentence_list.append((c.text, [cite(c.passage)]))  # highlighted in its own passage
@@ -281,6 +377,17 @@ def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
     related = [p for p in passages if p.chunk_id not in cited]
     return Answer(question=question, text=" ".join(parts), citations=citations, answered=True,
                   related=related, sentences=sentence_list)
+
+
+LANGUAGE_NAMES = {"en": {"ar": "in Arabic", "en": "in English"}, "ar": {"en": "بالإنجليزية", "ar": "بالعربية"}}
+
+
+def _language_note(question: str, passage_lang: str) -> str | None:
+    """'in Arabic' after a sentence quoted in another language than the question's."""
+    lang = "ar" if detect_language(question) == "ar" else "en"
+    if passage_lang == lang:
+        return None
+    return LANGUAGE_NAMES[lang].get(passage_lang, f"({passage_lang})" if lang == "en" else None)
 
 
 def _abstain(question: str, lang: str, passages: list[Passage], absent: list[str] = ()) -> Answer:

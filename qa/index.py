@@ -35,6 +35,7 @@ DENSE_WEIGHT = 0.5  # best MRR@10 on the 1,190 SQuAD dev questions XQuAD reuses 
 # English-only model ranks Arabic text almost at random (XQuAD ar: R@1 0.8% dense vs 81.6% BM25).
 UNCOVERED_DENSE_WEIGHT = 0.0
 CANDIDATES = 100  # per retriever, before fusion
+CROSS_LANGUAGE_DENSE = 0.85  # a passage in another language than the query's (see _dense)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class _Snapshot:
     texts: list[str]
     terms_json: list[str]  # BM25 terms per chunk as stored: near-duplicate checks reuse them
     docs: dict[str, tuple]  # doc_id -> (title, lang, date, source, url, author)
+    companion: VectorIndex | None = None  # multilingual vectors (manifest "companion")
 
 
 class Index:
@@ -72,6 +74,8 @@ class Index:
             check_compatible(manifest, settings, self.path)
         try:
             vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"))
+            companion = VectorIndex.load(folder / "companion.faiss", manifest["companion"].get("vector_index", "flat")) \
+                if manifest.get("companion") else None
             lexical = LexicalIndex.load(folder / "bm25")
             conn = store.open_db(folder / "store.sqlite", readonly=True)
             rows = conn.execute(
@@ -93,7 +97,7 @@ class Index:
             name=folder.name, folder=folder, manifest=manifest, vectors=vectors, lexical=lexical, conn=conn,
             chunk_ids=chunk_ids, doc_of=[r[1] for r in rows], starts=np.array([r[2] for r in rows]),
             ends=np.array([r[3] for r in rows]), texts=[r[4] for r in rows], terms_json=[r[5] for r in rows],
-            docs=docs)
+            docs=docs, companion=companion)
 
     def pinned(self) -> "Index":
         """This index frozen at its current generation: several calls on the result (the
@@ -138,6 +142,30 @@ class Index:
 
         return get_embedder(self.model)
 
+    def multilingual(self):
+        """The multilingual model when this index holds its vectors and it loads here, else None."""
+        if self._snapshot.companion is None:
+            return None
+        from . import multilingual
+
+        return multilingual.load()
+
+    def main_covers(self, lang: str, snap=None) -> bool:
+        """Whether the main embedding model understands `lang` (manifest "model_languages")."""
+        languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
+        return "*" in languages or lang in languages
+
+    def similarities(self, question: str, question_lang: str, texts: list[str], langs: list[str]) -> np.ndarray | None:
+        """Cosine of each text to the question by the multilingual model, calibrated to the main
+        model's scale for a same- or cross-language pair; None without that model."""
+        model = self.multilingual()
+        if model is None or not texts:
+            return None
+        from .multilingual import calibrated
+
+        cos = model.documents(texts) @ model.queries([question])[0]
+        return calibrated(cos, np.array([lang == question_lang for lang in langs]))
+
     def __len__(self) -> int:
         return len(self._snapshot.chunk_ids)
 
@@ -156,8 +184,24 @@ class Index:
         return {"path": str(self.path), "generation": self.generation, "articles": m["counts"]["articles"],
                 "chunks": m["counts"]["chunks"], "languages": m["counts"].get("languages", {}),
                 "model": m["model"], "model_languages": m["model_languages"], "dimension": m["dimension"],
-                "vector_index": m["vector_index"], "embedding": m.get("embedding"), "size_bytes": storage.folder_size(self.path),
+                "vector_index": m["vector_index"], "embedding": m.get("embedding"),
+                "multilingual": self._multilingual_info(), "size_bytes": storage.folder_size(self.path),
                 "last_build": m["built_at"]}
+
+    def _multilingual_info(self) -> str:
+        companion = self.manifest.get("companion")
+        if not companion:
+            languages = self.manifest["counts"].get("languages", {})
+            if all(self.main_covers(lang) or lang == "und" for lang in languages):
+                return "none (the corpus is in languages the main model covers)"
+            from . import multilingual
+
+            why = multilingual.unavailable() or "switched off when it was built (QA_MULTILINGUAL)"
+            return f"none: {why}"
+        from . import multilingual
+
+        state = "in use" if multilingual.load() is not None else f"not in use here: {multilingual.unavailable()}"
+        return f"{companion['model']} ({companion['backend']} {companion['version']}), {companion['vectors']} vectors, {state}"
 
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, mode: str = "hybrid", where: dict | None = None) -> list[Passage]:
@@ -201,14 +245,10 @@ class Index:
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         lexical_all = None
-        covered = self.covers(detect_language(query), snap)
+        query_lang = detect_language(query)
+        covered = self.covers(query_lang, snap)
         if mode == "dense" or (mode == "hybrid" and (covered or UNCOVERED_DENSE_WEIGHT > 0)):
-            if query_vector is None:
-                query_vector = self.embedder().queries([query])[0]
-            allowed_ids = snap.chunk_ids[allowed] if allowed is not None else None
-            scores, ids = snap.vectors.search(query_vector, depth, allowed_ids)
-            rows = np.searchsorted(snap.chunk_ids, ids)
-            dense = list(zip(rows.tolist(), scores.tolist()))
+            dense = self._dense(snap, query, query_lang, allowed, depth, query_vector)
         if mode in ("lexical", "hybrid"):
             lexical_all = snap.lexical.scores(tokenize(query))
             if allowed is not None:
@@ -229,9 +269,50 @@ class Index:
         return fuse_convex(dense, lexical, lexical_all, weight)
 
     def covers(self, lang: str, snap=None) -> bool:
-        """Whether the index's embedding model understands language `lang` (manifest)."""
-        languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
-        return "*" in languages or lang in languages
+        """Whether a model of this index understands language `lang`: the main one (manifest)
+        or the multilingual one, when the index holds its vectors and it loads here."""
+        snap = snap or self._snapshot
+        return self.main_covers(lang, snap) or (snap.companion is not None and self.multilingual() is not None)
+
+    def _dense(self, snap, query, query_lang, allowed, depth, query_vector) -> list[tuple[int, float]]:
+        """[(row, cosine on the main model's scale)] best first. The main model scores the
+        chunks in languages it understands when it understands the query's; the multilingual
+        model (when the index has its vectors) scores the others, calibrated per language pair
+        (all of them for a question in a language the main model does not read)."""
+        allowed_ids = snap.chunk_ids[allowed] if allowed is not None else None
+        model = self.multilingual() if snap.companion is not None else None
+        best: dict[int, float] = {}
+        if self.main_covers(query_lang, snap) or model is None:
+            if query_vector is None:
+                query_vector = self.embedder().queries([query])[0]
+            scores, ids = snap.vectors.search(query_vector, depth, allowed_ids)
+            rows = np.searchsorted(snap.chunk_ids, ids)
+            for row, score in zip(rows.tolist(), scores.tolist()):
+                if model is None or self.main_covers(snap.docs[snap.doc_of[row]][1], snap):
+                    best[row] = score
+        if model is not None:
+            from .multilingual import calibrated
+
+            scores, ids = snap.companion.search(model.queries([query])[0], depth, allowed_ids)
+            rows = np.searchsorted(snap.chunk_ids, ids)
+            main_scored = self.main_covers(query_lang, snap)
+            main_top = max(best.values(), default=None)
+            top, floor = (float(scores[0]), float(scores[-1])) if len(scores) else (0.0, 0.0)
+            for row, score in zip(rows.tolist(), scores.tolist()):
+                lang = snap.docs[snap.doc_of[row]][1]
+                if main_scored and self.main_covers(lang, snap):
+                    continue  # the main model reads both: its ranking stands (SQuAD-tuned fusion)
+                if main_scored and main_top is not None and top > floor:
+                    # A mixed corpus: e5 ranks this passage among all passages, those the main
+                    # model scored included; as close as e5's best match counts as close as
+                    # the main model's best (keyword queries sit far from e5's calibration).
+                    value = main_top * (score - floor) / (top - floor)
+                else:
+                    value = float(calibrated(score, lang == query_lang))
+                # Another language than the query's: no word can confirm the match, and in a
+                # mixed corpus a passage in the reader's own language leads when it is as close.
+                best[row] = value if lang == query_lang else value * CROSS_LANGUAGE_DENSE
+        return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:depth]
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a BM25 term in this generation (high = rare)."""
