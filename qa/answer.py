@@ -12,6 +12,8 @@ import re
 import numpy as np
 
 from .chunking import sentences
+from .across import (CROSS_CAP, CROSS_LANGUAGE, CROSS_MIN, another_script_may_state, concern_across,
+                     language_note, prefer_own_language, same_language)
 from .cleaning import detect_language
 from .corroboration import Candidate, corroboration, repeats, same_fact
 from .facts import _IDENT, facts_of
@@ -30,6 +32,7 @@ ABSTAIN_BELOW = 0.42  # midway between 0.33 (best unanswerable) and 0.50 (worst 
 # own articles (answerable) and against XQuAD's (off-topic): at 0.40, 86% answered / 43% of
 # off-topic questions answered, against 49% off-topic before subjects were checked.
 ABSTAIN_BELOW_LEXICAL = 0.40
+LOWEST_THRESHOLD = min(ABSTAIN_BELOW, ABSTAIN_BELOW_LEXICAL)
 MAX_SENTENCES = 3
 KEEP_RATIO = 0.8  # a further sentence must score this close to the best one
 DENSE_SHARE = 0.6  # weight of cosine vs term overlap when the model covers the language
@@ -43,15 +46,6 @@ NOT_MENTIONED = {"en": "No article mentions {}.", "ar": "لا يذكر أي مق
 CONCERN_ELSEWHERE = 0.9
 CONTEXT_CREDIT_CONTENT = 0.9
 CONCERN_OFF_TITLE = 0.85  # the article's title names another subject than the one asked about
-CROSS_LANGUAGE = 0.85  # a sentence in another language than the question's (see _score_sentences)
-CROSS_NO_NAME = 0.5  # ... that states none of the names asked about (see _concern_across)
-CROSS_MARGIN = 0.1  # ... must beat the best own-language sentence by this much (_prefer_own_language)
-# Calibrated e5 similarity a sentence in another language needs at all, and the most it counts
-# for (before the factors above). Set on the trust benchmark's templated items (bench/trust.py):
-# wrong-fact sentences of the right topic reach 0.6-0.65 (and, sharing an id, 1.0: hence the
-# cap), answers on the seeds 0.62-0.76.
-CROSS_MIN = 0.6
-CROSS_CAP = 0.65
 # Terms of "how many / how much / how long": they ask, articles never state them.
 QUESTION_TERMS = frozenset(tokenize("many much long often"))
 
@@ -80,9 +74,13 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
         search_where = {**(where or {}), "lang": "ar"}
     subject = subject_words(question, history)
     # Short acronyms (UN, UMC, WWII) are often spelt out in the articles: not enough to refuse.
-    absent = [w for w in subject if not index.mentions(w) and not _ACRONYM.fullmatch(w)
+    absent = [w for w in subject if not _ACRONYM.fullmatch(w) and not _mentioned(index, w)
               and not _partly_mentioned(index, w, question)]
-    query_vector = index.embedder().queries([query])[0] if index.covers(lang) and mode != "lexical" else None
+    # Arabic words no Arabic article states, where English articles the multilingual model
+    # reads might state them in English: only an English sentence can answer.
+    elsewhere = [w for w in absent if another_script_may_state(index, w)]
+    absent = [w for w in absent if w not in elsewhere]
+    query_vector = index.embedder().queries([query])[0] if index.main_covers(lang) and mode != "lexical" else None
     passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=search_where,
                                                         query_vector=query_vector)
     passages += _other_languages(index, query, lang, k, mode, search_where, passages)
@@ -91,9 +89,11 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
     if not passages:
         return _abstain(question, lang, [])
     scored = _score_sentences(index, query, passages, lang, query_vector,
-                              subject=subject, kind=answer_kind(question, tokenize))
+                              subject=subject, kind=answer_kind(question, tokenize), required=elsewhere)
     threshold = ABSTAIN_BELOW if index.covers(lang) else ABSTAIN_BELOW_LEXICAL
-    scored = _prefer_own_language(scored, lang, threshold)
+    if elsewhere:
+        scored = [c for c in scored if c.passage.lang != "ar"]
+    scored = prefer_own_language(scored, lang, threshold)
     best = scored[0].score if scored else 0.0
     if best < threshold:
         return _abstain(question, lang, passages)
@@ -117,6 +117,13 @@ def _other_languages(index: Index, query: str, lang: str, k: int, mode: str, whe
     seen = {p.chunk_id for p in passages}
     extra = index.search(query, k=min(k, OTHER_LANGUAGE_PASSAGES), mode="dense", where={**(where or {}), "lang": others})
     return [p for p in extra if p.chunk_id not in seen]
+
+
+def _mentioned(index: Index, word: str) -> bool:
+    """Whether an article mentions `word`. Where the multilingual model reads articles in
+    another script, a name's transliteration counts from three skeleton letters (Super ~ سوبر,
+    Manning ~ مانينغ) rather than four."""
+    return index.mentions(word, cross_min=3 if index.multilingual() is not None else None)
 
 
 def _partly_mentioned(index: Index, word: str, question: str) -> bool:
@@ -150,7 +157,7 @@ def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
 
 
 def _score_sentences(index: Index, query: str, passages: list[Passage], lang: str, query_vector=None,
-                     subject: list[str] = (), kind: str | None = None) -> list[Candidate]:
+                     subject: list[str] = (), kind: str | None = None, required: list[str] = ()) -> list[Candidate]:
     candidates = []
     for p in passages:
         if lang == "ar" and p.lang != "ar" and not index.covers("ar"):
@@ -204,55 +211,20 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
                 scores[i] = DENSE_SHARE * sim + (1 - DENSE_SHARE) * overlap[i]
     off_topic = _off_topic(index, passages, subject)
     for c, score in zip(candidates, scores):
-        own = _same_language(c.passage.lang, lang)
-        # Across languages no word is shared to check the model's judgement by, and names are
-        # compared by transliteration: a sentence in another language must do clearly better
-        # than one in the question's own to be quoted instead.
-        factor = _concern(c, subject) if own else CROSS_LANGUAGE * _concern_across(c, subject)
-        c.score = float(score) * factor * kind_fit(kind, c.facts, c.terms) * \
-            (CONCERN_OFF_TITLE if c.passage.chunk_id in off_topic and own else 1.0)
+        own = same_language(c.passage.lang, lang)
+        fit = float(score) * kind_fit(kind, c.facts, c.terms)
+        if own:
+            factor = _concern(c, subject) * (CONCERN_OFF_TITLE if c.passage.chunk_id in off_topic else 1.0)
+        elif fit * CROSS_LANGUAGE < LOWEST_THRESHOLD:
+            factor = CROSS_LANGUAGE  # cannot be quoted whatever it states: spare the translation check
+        elif _ids_missing(c, subject):
+            factor = 0.0  # ids are written alike in every script: one the passage never states rules it out
+        else:
+            # Across languages no word is shared to check the model's judgement by: a sentence in
+            # another language must do clearly better than one in the question's own to be quoted.
+            factor = CROSS_LANGUAGE * concern_across(index, c, subject, required)
+        c.score = fit * factor
     return sorted(candidates, key=lambda c: -c.score)
-
-
-def _prefer_own_language(scored: list[Candidate], lang: str, threshold: float) -> list[Candidate]:
-    """When a sentence in the question's own language answers (scores over the threshold), a
-    sentence in another language is quoted only if it scores clearly higher: a reader checks a
-    citation in their own language first, and the same fact in the other language is still
-    cited beside it (corroboration). Facts only the other language states still come through."""
-    own = [c.score for c in scored if _same_language(c.passage.lang, lang)]
-    own_best = max(own, default=0.0)
-    if own_best < threshold:
-        return scored
-    return [c for c in scored if _same_language(c.passage.lang, lang) or c.score >= own_best + CROSS_MARGIN]
-
-
-def _same_language(passage_lang: str, lang: str) -> bool:
-    return passage_lang == lang or (lang != "ar" and passage_lang not in ("ar", "und"))
-
-
-def _concern_across(c: Candidate, subject: list[str]) -> float:
-    """_concern for a sentence in another script. A Latin name asked about counts as stated
-    when the sentence has a word of a matching transliteration skeleton (Pakistan ~ باكستان,
-    Turkish ~ التركية). Without any word to check the model by, a sentence that states none of
-    the names asked about is not the answer to a question about them."""
-    from .facts import name_key, name_keys
-
-    for word in subject:
-        if _IDENT.fullmatch(word) and word.upper().replace("-", "") not in _context_facts(c).identifiers:
-            return 0.0  # ids are written alike in every script: one the passage never states rules it out
-    names = [name_key(w) for w in subject if _LATIN.search(w) and not _IDENT.fullmatch(w)]
-    if not names:
-        return 1.0
-    keys = set(name_keys(c.text))
-    stated = [n for n in names if any(_skeletons_match(n, k) for k in keys)]
-    if not stated:
-        return CROSS_NO_NAME
-    return 1.0 if len(stated) == len(names) else CONCERN_ELSEWHERE
-
-
-def _skeletons_match(a: str, b: str) -> bool:
-    short, long_ = sorted((a, b), key=len)
-    return len(short) >= 3 and long_.startswith(short)
 
 
 def _off_topic(index: Index, passages: list[Passage], subject: list[str]) -> set[int]:
@@ -289,6 +261,11 @@ def _concern(c: Candidate, subject: list[str]) -> float:
         if not _names_in(word, sentence):
             factor = CONCERN_ELSEWHERE
     return factor
+
+
+def _ids_missing(c: Candidate, subject: list[str]) -> bool:
+    return any(_IDENT.fullmatch(w) and w.upper().replace("-", "") not in _context_facts(c).identifiers
+               for w in subject)
 
 
 def _context_facts(c: Candidate):
@@ -368,7 +345,7 @@ def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
             n = cite(c.passage)
             if n not in numbers:
                 numbers.append(n)
-        note = _language_note(question, main.passage.lang)
+        note = language_note(question, main.passage.lang)
         parts.append(main.text + " " + "".join(f"[{n}]" for n in numbers) + (f" ({note})" if note else ""))
         sentence_list.append((main.text, numbers))
         for c in support[1:]:
@@ -377,17 +354,6 @@ def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
     related = [p for p in passages if p.chunk_id not in cited]
     return Answer(question=question, text=" ".join(parts), citations=citations, answered=True,
                   related=related, sentences=sentence_list)
-
-
-LANGUAGE_NAMES = {"en": {"ar": "in Arabic", "en": "in English"}, "ar": {"en": "بالإنجليزية", "ar": "بالعربية"}}
-
-
-def _language_note(question: str, passage_lang: str) -> str | None:
-    """'in Arabic' after a sentence quoted in another language than the question's."""
-    lang = "ar" if detect_language(question) == "ar" else "en"
-    if passage_lang == lang:
-        return None
-    return LANGUAGE_NAMES[lang].get(passage_lang, f"({passage_lang})" if lang == "en" else None)
 
 
 def _abstain(question: str, lang: str, passages: list[Passage], absent: list[str] = ()) -> Answer:

@@ -242,13 +242,26 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
     return len(embed_texts), len(all_rows), skipped, shape
 
 
-def _needs_companion(settings: Settings, languages) -> bool:
+# Languages told apart by script (qa.cleaning.detect_language) are certain; Latin-script ones
+# are a stopword guess on each article (an English piece quoting German song titles reads as
+# German), so alone they earn multilingual vectors only as a real share of the corpus.
+LATIN_SHARE = 0.05
+
+
+def _needs_companion(settings: Settings, languages: dict) -> bool:
+    """languages: article count per detected language."""
+    from .cleaning import SCRIPT_LANGUAGES
     from .embedder import model_languages
 
     covered = model_languages(settings.model, settings.model_languages)
     if "*" in covered or settings.multilingual == "never":
         return False
-    return settings.multilingual == "always" or any(lang not in covered and lang != "und" for lang in languages)
+    if settings.multilingual == "always":
+        return True
+    total = sum(languages.values()) or 1
+    return any(lang not in covered and lang != "und"
+               and (lang in SCRIPT_LANGUAGES or n / total >= LATIN_SHARE)
+               for lang, n in languages.items())
 
 
 def _companion_missing(old_manifest: dict, settings: Settings) -> bool:
@@ -270,7 +283,7 @@ def _companion(tmp: Path, old_folder, old_manifest, conn, settings: Settings, go
     from . import multilingual
     from .manifest import check_companion
 
-    langs = {lang for (lang,) in conn.execute("SELECT DISTINCT lang FROM articles")}
+    langs = dict(conn.execute("SELECT lang, COUNT(*) FROM articles GROUP BY lang").fetchall())
     if not _needs_companion(settings, langs):
         return None
     model = multilingual.load()
