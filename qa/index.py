@@ -19,6 +19,7 @@ from .cleaning import SCRIPT_LANGUAGES, detect_language
 from .errors import IndexCorruptError, IndexMismatchError
 from .lexical import LexicalIndex, tokenize
 from .manifest import check_compatible
+from .multilingual import TYPICAL_ANSWER
 from .settings import Settings, from_env
 from .types import Article, Passage
 from .validation import FILTER_KEYS, MODES, check_where, normalize_query, validate_request  # noqa: F401
@@ -391,11 +392,13 @@ def fuse_convex(dense, lexical, lexical_all, weight: float, across=frozenset()) 
     dense list holds (an upper bound on its own, so it is never underrated).
 
     Rows in `across` are in another language than the query: BM25 cannot judge them (another
-    script shares no words), so their lexical share is their dense one, discounted as their
-    dense score is (CROSS_LANGUAGE_DENSE: no word confirms the match), unless BM25 gives more (a
-    shared name or number). Scored 0, an English question's Arabic answer lost to every English
-    passage sharing a word with it; undiscounted, an Arabic heading close to "🚁 Bayraktar
-    drones 🇪🇬" by meaning alone beat the English passage that names them."""
+    script shares no words), so their lexical share is what their dense cosine says, unless
+    BM25 gives more (a shared name or number): full at the cosine of a typical answer, less
+    below it, discounted as the dense score is (CROSS_LANGUAGE_DENSE: no word confirms it).
+    Scored 0, an English question's Arabic answer lost to every English passage sharing a word
+    with it. Taken relative to the top cosine, it turned noise into credit: for a one-name
+    query every cosine is near "unrelated", and the English passage naming هافيلسان beat the
+    Arabic one that BM25 found."""
     if weight <= 0 or not dense:
         return list(lexical)
     top_dense = max(dense[0][1], 1e-6)
@@ -406,7 +409,7 @@ def fuse_convex(dense, lexical, lexical_all, weight: float, across=frozenset()) 
     for row in cosine.keys() | {r for r, _ in lexical}:
         bm25 = max(float(lexical_all[row]), 0.0) / top_lex if top_lex > 0 else 0.0
         if row in across:
-            bm25 = max(bm25, CROSS_LANGUAGE_DENSE * cosine[row] / top_dense)
+            bm25 = max(bm25, CROSS_LANGUAGE_DENSE * min(max(cosine[row], 0.0) / TYPICAL_ANSWER, 1.0))
         fused[row] = weight * cosine.get(row, floor) / top_dense + (1 - weight) * bm25
     return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
 
