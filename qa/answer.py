@@ -96,7 +96,9 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
     scored = prefer_own_language(scored, lang, threshold)
     best = scored[0].score if scored else 0.0
     if best < threshold:
-        return _abstain(question, lang, passages)
+        # No Arabic article states them, and no passage retrieved for the question states
+        # their translation: say which words were not found, as for any absent name.
+        return _abstain(question, lang, passages, elsewhere)
     chosen = _select(index, scored, threshold)
     return _compose(question, index, chosen, passages, duplicates, where)
 
