@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from . import storage, store
-from .cleaning import SCRIPT_LANGUAGES, detect_language
+from .cleaning import detect_language
 from .errors import IndexCorruptError, IndexMismatchError
 from .lexical import LexicalIndex, tokenize
 from .manifest import check_compatible
-from .multilingual import TYPICAL_ANSWER
 from .settings import Settings, from_env
 from .types import Article, Passage
 from .validation import FILTER_KEYS, MODES, check_where, normalize_query, validate_request  # noqa: F401
@@ -36,7 +35,6 @@ DENSE_WEIGHT = 0.5  # best MRR@10 on the 1,190 SQuAD dev questions XQuAD reuses 
 # English-only model ranks Arabic text almost at random (XQuAD ar: R@1 0.8% dense vs 81.6% BM25).
 UNCOVERED_DENSE_WEIGHT = 0.0
 CANDIDATES = 100  # per retriever, before fusion
-CROSS_LANGUAGE_DENSE = 0.85  # a passage in another language than the query's (see _dense)
 
 
 @dataclass
@@ -54,8 +52,6 @@ class _Snapshot:
     texts: list[str]
     terms_json: list[str]  # BM25 terms per chunk as stored: near-duplicate checks reuse them
     docs: dict[str, tuple]  # doc_id -> (title, lang, date, source, url, author)
-    companion: VectorIndex | None = None  # multilingual vectors (manifest "companion")
-    row_lang: np.ndarray | None = None  # row -> its article's language
 
 
 class Index:
@@ -76,8 +72,6 @@ class Index:
             check_compatible(manifest, settings, self.path)
         try:
             vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"))
-            companion = VectorIndex.load(folder / "companion.faiss", manifest["companion"].get("vector_index", "flat")) \
-                if manifest.get("companion") else None
             lexical = LexicalIndex.load(folder / "bm25")
             conn = store.open_db(folder / "store.sqlite", readonly=True)
             rows = conn.execute(
@@ -99,7 +93,7 @@ class Index:
             name=folder.name, folder=folder, manifest=manifest, vectors=vectors, lexical=lexical, conn=conn,
             chunk_ids=chunk_ids, doc_of=[r[1] for r in rows], starts=np.array([r[2] for r in rows]),
             ends=np.array([r[3] for r in rows]), texts=[r[4] for r in rows], terms_json=[r[5] for r in rows],
-            docs=docs, companion=companion, row_lang=np.array([docs[r[1]][1] for r in rows], dtype=object))
+            docs=docs)
 
     def pinned(self) -> "Index":
         """This index frozen at its current generation: several calls on the result (the
@@ -144,30 +138,6 @@ class Index:
 
         return get_embedder(self.model)
 
-    def multilingual(self):
-        """The multilingual model when this index holds its vectors and it loads here, else None."""
-        if self._snapshot.companion is None:
-            return None
-        from . import multilingual
-
-        return multilingual.load()
-
-    def main_covers(self, lang: str, snap=None) -> bool:
-        """Whether the main embedding model understands `lang` (manifest "model_languages")."""
-        languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
-        return "*" in languages or lang in languages
-
-    def similarities(self, question: str, question_lang: str, texts: list[str], langs: list[str]) -> np.ndarray | None:
-        """Cosine of each text to the question by the multilingual model, calibrated to the main
-        model's scale for a same- or cross-language pair; None without that model."""
-        model = self.multilingual()
-        if model is None or not texts:
-            return None
-        from .multilingual import calibrated
-
-        cos = model.documents(texts) @ model.queries([question])[0]
-        return calibrated(cos, np.array([lang == question_lang for lang in langs]))
-
     def __len__(self) -> int:
         return len(self._snapshot.chunk_ids)
 
@@ -186,24 +156,8 @@ class Index:
         return {"path": str(self.path), "generation": self.generation, "articles": m["counts"]["articles"],
                 "chunks": m["counts"]["chunks"], "languages": m["counts"].get("languages", {}),
                 "model": m["model"], "model_languages": m["model_languages"], "dimension": m["dimension"],
-                "vector_index": m["vector_index"], "embedding": m.get("embedding"),
-                "multilingual": self._multilingual_info(), "size_bytes": storage.folder_size(self.path),
+                "vector_index": m["vector_index"], "embedding": m.get("embedding"), "size_bytes": storage.folder_size(self.path),
                 "last_build": m["built_at"]}
-
-    def _multilingual_info(self) -> str:
-        companion = self.manifest.get("companion")
-        if not companion:
-            languages = self.manifest["counts"].get("languages", {})
-            if all(self.main_covers(lang) or lang == "und" for lang in languages):
-                return "none (the corpus is in languages the main model covers)"
-            from . import multilingual
-
-            why = multilingual.unavailable() or "switched off when it was built (QA_MULTILINGUAL)"
-            return f"none: {why}"
-        from . import multilingual
-
-        state = "in use" if multilingual.load() is not None else f"not in use here: {multilingual.unavailable()}"
-        return f"{companion['model']} ({companion['backend']} {companion['version']}), {companion['vectors']} vectors, {state}"
 
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, mode: str = "hybrid", where: dict | None = None) -> list[Passage]:
@@ -247,10 +201,14 @@ class Index:
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         lexical_all = None
-        query_lang = self.query_language(query, snap)
-        covered = self.covers(query_lang, snap)
+        covered = self.covers(detect_language(query), snap)
         if mode == "dense" or (mode == "hybrid" and (covered or UNCOVERED_DENSE_WEIGHT > 0)):
-            dense = self._dense(snap, query, query_lang, allowed, depth, query_vector)
+            if query_vector is None:
+                query_vector = self.embedder().queries([query])[0]
+            allowed_ids = snap.chunk_ids[allowed] if allowed is not None else None
+            scores, ids = snap.vectors.search(query_vector, depth, allowed_ids)
+            rows = np.searchsorted(snap.chunk_ids, ids)
+            dense = list(zip(rows.tolist(), scores.tolist()))
         if mode in ("lexical", "hybrid"):
             lexical_all = snap.lexical.scores(tokenize(query))
             if allowed is not None:
@@ -268,74 +226,22 @@ class Index:
         weight = DENSE_WEIGHT if covered else UNCOVERED_DENSE_WEIGHT
         if FUSION == "rrf":
             return fuse_rrf(dense, lexical, 1.0 if covered else UNCOVERED_DENSE_WEIGHT)
-        across = set()
-        if snap.companion is not None and self.multilingual() is not None:
-            across = {row for row, _ in dense if snap.row_lang[row] != query_lang}
-        return fuse_convex(dense, lexical, lexical_all, weight, across)
-
-    def query_language(self, query: str, snap=None) -> str:
-        """The query's language. Stopwords tell Latin-script languages apart on a paragraph, not
-        on a question ("What year did Tesla die?" reads as German): a Latin-script guess that no
-        article of the index is in becomes the index's most common Latin-script language."""
-        lang = detect_language(query)
-        languages = (snap or self._snapshot).manifest["counts"].get("languages", {})
-        if lang in languages or lang in SCRIPT_LANGUAGES or lang == "und":
-            return lang
-        latin = [(n, code) for code, n in languages.items() if code not in SCRIPT_LANGUAGES and code != "und"]
-        return max(latin)[1] if latin else lang
+        return fuse_convex(dense, lexical, lexical_all, weight)
 
     def covers(self, lang: str, snap=None) -> bool:
-        """Whether a model of this index understands language `lang`: the main one (manifest)
-        or the multilingual one, when the index holds its vectors and it loads here."""
-        snap = snap or self._snapshot
-        return self.main_covers(lang, snap) or (snap.companion is not None and self.multilingual() is not None)
-
-    def _dense(self, snap, query, query_lang, allowed, depth, query_vector) -> list[tuple[int, float]]:
-        """[(row, cosine on the main model's scale)] best first.
-
-        With the multilingual vectors in use, the multilingual model scores every row, so
-        that all scores of one query come from one model and compare: cosines of two models
-        do not (a keyword query sits at 0.4 by MiniLM and at e5's top for the same passage).
-        They are calibrated to the main model's scale per same- or cross-language pair and
-        searched per group: cross-language cosines sit lower, so one top-k over all rows would
-        let the query's own language crowd out every other. On XQuAD e5 also ranks English
-        better than MiniLM (dense R@1 93.7 vs 89.0). Without them, the main model alone."""
-        model = self.multilingual() if snap.companion is not None else None
-        if model is None:
-            if query_vector is None:
-                query_vector = self.embedder().queries([query])[0]
-            ids = snap.chunk_ids[allowed] if allowed is not None else None
-            scores, found = snap.vectors.search(query_vector, depth, ids)
-            return list(zip(np.searchsorted(snap.chunk_ids, found).tolist(), scores.tolist()))
-        from .multilingual import calibrated
-
-        rows = allowed if allowed is not None else np.arange(len(snap.chunk_ids))
-        same = snap.row_lang[rows] == query_lang
-        vector = model.queries([query])[0]
-        best: dict[int, float] = {}
-        for group, same_language in ((rows[same], True), (rows[~same], False)):
-            if not len(group):
-                continue
-            ids = snap.chunk_ids[group] if len(group) < len(snap.chunk_ids) else None
-            scores, found = snap.companion.search(vector, depth, ids)
-            values = calibrated(scores, np.full(len(scores), same_language))
-            if not same_language:
-                # No word can confirm a match in another language, and in a mixed corpus a
-                # passage in the reader's own language leads when it is as close.
-                values = values * CROSS_LANGUAGE_DENSE
-            best.update(zip(np.searchsorted(snap.chunk_ids, found).tolist(), values.tolist()))
-        return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:depth]
+        """Whether the index's embedding model understands language `lang` (manifest)."""
+        languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
+        return "*" in languages or lang in languages
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a BM25 term in this generation (high = rare)."""
         return self._snapshot.lexical.idf(term)
 
-    def mentions(self, word: str, cross_min: int | None = None) -> bool:
-        """Whether any article mentions `word` (or a form of it, or its transliteration: a
-        consonant skeleton of at least `cross_min` letters, default 4, in the other script)."""
-        from .vocabulary import MIN_CROSS_SKELETON, mentions
+    def mentions(self, word: str) -> bool:
+        """Whether any article mentions `word` (or a form of it, or its transliteration)."""
+        from .vocabulary import mentions
 
-        return mentions(self._snapshot, word, cross_min or MIN_CROSS_SKELETON)
+        return mentions(self._snapshot, word)
 
     def _fold_duplicates(self, snap, ranked, k, collect_duplicates=True):
         """The first k passages that repeat no earlier one; with `collect_duplicates`, the
@@ -385,27 +291,11 @@ def _names_author(wanted: str | list[str], author: str) -> bool:
     return False
 
 
-# The dense score of a typical answer in another language: calibration puts it at
-# TYPICAL_ANSWER, and _dense discounts it. Against TYPICAL_ANSWER alone (a double discount)
-# the mixed XQuAD corpus's ar→en hybrid R@1 fell from 79.0 to 71.8, below its dense 78.3.
-TYPICAL_ACROSS = TYPICAL_ANSWER * CROSS_LANGUAGE_DENSE
-
-
-def fuse_convex(dense, lexical, lexical_all, weight: float, across=frozenset()) -> list[tuple[int, float]]:
+def fuse_convex(dense, lexical, lexical_all, weight: float) -> list[tuple[int, float]]:
     """weight * cosine / top cosine + (1 - weight) * BM25 / top BM25, for every row in either
     list. A lexical-only row has its exact BM25 already; a dense-only row takes its BM25 from
     `lexical_all`; a lexical-only row missing from the dense list gets the lowest cosine the
-    dense list holds (an upper bound on its own, so it is never underrated).
-
-    Rows in `across` are in another language than the query: BM25 cannot judge them (another
-    script shares no words), so their lexical share is what their dense cosine says, unless
-    BM25 gives more (a shared name or number): full at the score of a typical answer in another
-    language (TYPICAL_ACROSS), less below it, discounted as the dense score is
-    (CROSS_LANGUAGE_DENSE: no word confirms it).
-    Scored 0, an English question's Arabic answer lost to every English passage sharing a word
-    with it. Taken relative to the top cosine, it turned noise into credit: for a one-name
-    query every cosine is near "unrelated", and the English passage naming هافيلسان beat the
-    Arabic one that BM25 found."""
+    dense list holds (an upper bound on its own, so it is never underrated)."""
     if weight <= 0 or not dense:
         return list(lexical)
     top_dense = max(dense[0][1], 1e-6)
@@ -415,8 +305,6 @@ def fuse_convex(dense, lexical, lexical_all, weight: float, across=frozenset()) 
     fused = {}
     for row in cosine.keys() | {r for r, _ in lexical}:
         bm25 = max(float(lexical_all[row]), 0.0) / top_lex if top_lex > 0 else 0.0
-        if row in across:
-            bm25 = max(bm25, CROSS_LANGUAGE_DENSE * min(max(cosine[row], 0.0) / TYPICAL_ACROSS, 1.0))
         fused[row] = weight * cosine.get(row, floor) / top_dense + (1 - weight) * bm25
     return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
 
