@@ -1,11 +1,15 @@
 """Answer quality of qa.ask: does the answer contain a gold answer string, do its citations
-include the gold paragraph? On a seeded sample of SQuAD dev questions and on XQuAD en / ar.
+include the gold paragraph? On a seeded sample of SQuAD dev questions and on XQuAD en / ar,
+and across languages: English questions over XQuAD's Arabic paragraphs (xquad-en-ar), and the
+mixed English + Arabic corpus asked across (xquad-mixed, see bench/retrieval.py). The gold
+answer strings are the corpus paragraph's own (Arabic for an English question about an Arabic
+paragraph): an extractive answer can only quote the articles.
 
 Same indexes as bench/retrieval.py (every paragraph one article); pass the same --work to
 reuse them. Also reported: how often ask answers at all (it abstains when nothing scores
 high enough), and the two shares among the answered questions only.
 
-Run:  python bench/answers.py [--data DIR] [--tasks squad xquad-en xquad-ar] [--sample 1000]
+Run:  python bench/answers.py [--data DIR] [--tasks squad xquad-en xquad-ar xquad-en-ar] [--sample 1000]
                               [--work DIR] [--out bench/results/answers.json]
 """
 from __future__ import annotations
@@ -21,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 import retrieval  # noqa: E402
 
-TASKS = ["squad", "xquad-en", "xquad-ar"]
+TASKS = ["squad", "xquad-en", "xquad-ar", "xquad-en-ar"]
 
 
 def contains_answer(text: str, answers: list[str]) -> bool:
@@ -52,16 +56,19 @@ def run(data: Path, tasks: list[str], work: Path, sample: int, limit: int | None
             both_answered += hit and answer.answered
             cited_answered += cites and answer.answered
         n = max(len(questions), 1)
-        results[task.name] = {
+        name = retrieval.row_name(task)
+        results[name] = {
             "questions": len(questions), "of": len(task.questions), "articles": len(task.paragraphs),
+            "companion": info["companion"],
             "answered": answered / n, "contains_gold_answer": contains / n, "cites_gold_paragraph": cited / n,
             "contains_when_answered": both_answered / max(answered, 1),
             "cites_when_answered": cited_answered / max(answered, 1),
             "ms_per_question": round((time.perf_counter() - started) / n * 1000, 1)}
-        r = results[task.name]
-        log(f"{task.name}: {len(questions)} questions, answered {r['answered']:.3f}, contains gold answer "
+        r = results[name]
+        log(f"{name}: {len(questions)} questions, answered {r['answered']:.3f}, contains gold answer "
             f"{r['contains_gold_answer']:.3f}, cites gold paragraph {r['cites_gold_paragraph']:.3f}")
-    return {"tasks": results, "sample": sample, "machine": common.machine()}
+    return {"tasks": results, "sample": sample, "machine": common.machine(),
+            "multilingual": common.multilingual_setting()}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -64,23 +64,55 @@ def read_squad(path: Path) -> list[tuple[str, list[dict]]]:
     return [(p["context"], p["qas"]) for article in data for p in article["paragraphs"]]
 
 
+def read_articles(path: Path) -> list[list[tuple[str, list[dict]]]]:
+    """[[(paragraph text, its questions)] per article] in file order."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        data = json.load(f)["data"]
+    return [[(p["context"], p["qas"]) for p in article["paragraphs"]] for article in data]
+
+
 def _task(name: str, corpus: str, paragraphs: list[tuple[str, list[dict]]],
           questions_from: list[tuple[str, list[dict]]] | None = None) -> Task:
+    """Questions of `questions_from` (default: the paragraphs' own), row by row, asked against
+    `paragraphs`. The gold answers are those of the corpus paragraph (same question id): an
+    extractive answer can only quote the corpus, so across languages they are in its language."""
     # Doc ids follow the first occurrence of each distinct paragraph text (ARCD repeats some).
     ids: dict[str, str] = {}
     for text, _ in paragraphs:
         ids.setdefault(text, f"p{len(ids):05d}.txt")
     task = Task(name, corpus, {doc: text for text, doc in ids.items()})
     asked = questions_from or paragraphs
-    for (text, _), (_, qas) in zip(paragraphs, asked):
+    for (text, own), (_, qas) in zip(paragraphs, asked):
+        gold = {q["id"]: q["answers"] for q in own}
         for q in qas:
-            task.questions.append(Question(q["id"], q["question"], ids[text],
-                                           sorted({a["text"] for a in q["answers"]})))
+            answers = gold.get(q["id"], q["answers"])
+            task.questions.append(Question(q["id"], q["question"], ids[text], sorted({a["text"] for a in answers})))
     return task
 
 
+def _mixed(data: Path, limit: int | None) -> list[Task]:
+    """One corpus of two languages, as the product meets it: XQuAD's English paragraphs of
+    articles 0-23 and the Arabic paragraphs of articles 24-47 (the files are aligned). Asked
+    across: Arabic questions about the English half, English questions about the Arabic half."""
+    en, ar = read_articles(data_file(data, "xquad-en")), read_articles(data_file(data, "xquad-ar"))
+    half = len(en) // 2
+    flat = lambda articles: [p for article in articles for p in article]
+    en_part, ar_part = flat(en[:half]), flat(ar[half:])
+    if limit:
+        en_part, ar_part = en_part[:(limit + 1) // 2], ar_part[:limit // 2]
+    ar_asked, en_asked = flat(ar[:half])[:len(en_part)], flat(en[half:])[:len(ar_part)]
+    corpus = en_part + ar_part
+    none = lambda rows: [(text, []) for text, _ in rows]
+    return [_task("xquad-mixed-ar→en", "xquad-mixed", corpus, ar_asked + none(ar_part)),
+            _task("xquad-mixed-en→ar", "xquad-mixed", corpus, none(en_part) + en_asked)]
+
+
+TASK_NAMES = ["squad", "xquad-en", "xquad-ar", "xquad-en-ar", "xquad-ar-en", "xquad-mixed", "arcd-test"]
+
+
 def load_tasks(data: Path, names: list[str], limit: int | None = None) -> list[Task]:
-    """The tasks named, each cut to its first `limit` paragraphs (and their questions) if given."""
+    """The tasks named, each cut to its first `limit` paragraphs (and their questions) if given.
+    "xquad-mixed" gives two tasks on one corpus (see _mixed)."""
     cut = (lambda rows: rows[:limit]) if limit else (lambda rows: rows)
     tasks = []
     for name in names:
@@ -93,11 +125,41 @@ def load_tasks(data: Path, names: list[str], limit: int | None = None) -> list[T
         elif name == "xquad-en-ar":  # English questions, Arabic paragraphs (the files are aligned)
             tasks.append(_task(name, "xquad-ar", cut(read_squad(data_file(data, "xquad-ar"))),
                                cut(read_squad(data_file(data, "xquad-en")))))
+        elif name == "xquad-ar-en":  # Arabic questions, English paragraphs
+            tasks.append(_task(name, "xquad-en", cut(read_squad(data_file(data, "xquad-en"))),
+                               cut(read_squad(data_file(data, "xquad-ar")))))
+        elif name == "xquad-mixed":
+            tasks.extend(_mixed(data, limit))
         elif name == "arcd-test":
             tasks.append(_task(name, "arcd-test", cut(read_squad(data_file(data, "arcd-test")))))
         else:
-            raise SystemExit(f"unknown task {name!r}; valid: squad, xquad-en, xquad-ar, xquad-en-ar, arcd-test")
+            raise SystemExit(f"unknown task {name!r}; valid: {', '.join(TASK_NAMES)}")
     return tasks
+
+
+def multilingual_setting() -> str:
+    """The build's multilingual setting (QA_MULTILINGUAL, default auto): a run with another
+    value keeps its indexes and rows apart (an index flips its companion with the setting)."""
+    from qa.settings import from_env
+
+    return from_env().multilingual
+
+
+def code_state() -> dict:
+    """The commit measured and the uncommitted difference of qa/ from it (`git diff HEAD --
+    qa`): the measurement is of the working tree when the run started."""
+    import hashlib
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    diff = git("diff", "HEAD", "--", "qa")
+    return {"commit": git("rev-parse", "HEAD").strip(),
+            "modified": [line[3:] for line in git("status", "--porcelain", "--", "qa").splitlines()],
+            "diff_sha1": hashlib.sha1(diff.encode()).hexdigest(), "diff": diff}
 
 
 def tuning_ids(data: Path) -> set[str]:
@@ -168,6 +230,7 @@ def run_and_save(run: Callable[[Path], dict], work: Path | None, out: Path, star
                  prefix: str = "qa-bench-") -> dict:
     """Run a benchmark in `work` (kept for inspection) or a temporary folder, stamp its total
     time, write its report to `out` and return it."""
+    code = code_state()
     if work:
         work.mkdir(parents=True, exist_ok=True)
         report = run(work)
@@ -175,6 +238,7 @@ def run_and_save(run: Callable[[Path], dict], work: Path | None, out: Path, star
         with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             report = run(Path(tmp))
     report["total_s"] = round(time.perf_counter() - started, 1)
+    report["code"] = code
     write_json(out, report)
     print(f"wrote {out}")
     return report

@@ -324,15 +324,15 @@ def ratios(report: dict) -> dict:
 
 
 def run(data: Path, work: Path, limit: int | None, rounds: int, n_queries: int, systems: list[str],
-        full: Path | None = None, log=print) -> dict:
-    task = common.load_tasks(data, ["squad"], limit)[0]
+        full: Path | None = None, log=print, task_name: str = "squad") -> dict:
+    task = common.load_tasks(data, [task_name], limit)[0]
     common.write_articles(task, work / "articles")
     skipped = {s: "not installed (pip install -e '.[bench]')" for s in systems if not available(s)}
     systems = [s for s in systems if s not in skipped]
     rng = np.random.default_rng(0)
     picked = rng.choice(len(task.questions), size=min(n_queries, len(task.questions)), replace=False)
     questions = [task.questions[i] for i in sorted(picked)]
-    report = {"versions": versions(), "machine": common.machine(), "articles": len(task.paragraphs),
+    report = {"versions": versions(), "machine": common.machine(), "task": task.name, "articles": len(task.paragraphs),
               "rounds": rounds, "queries": len(questions), "skipped": skipped}
     if "qa-onnx" in systems:  # the one-off ONNX export is not part of a build
         subprocess.run([sys.executable, "-c", "import qa.embedder as e; e.get_embedder('all-MiniLM-L6-v2')"],
@@ -364,7 +364,9 @@ def run(data: Path, work: Path, limit: int | None, rounds: int, n_queries: int, 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=common.DEFAULT_DATA)
-    p.add_argument("--limit", type=int, help="only the first N SQuAD paragraphs (default: all 2,067)")
+    p.add_argument("--task", default="squad", choices=["squad", "xquad-en", "xquad-ar", "arcd-test"],
+                   help="the corpus built (default squad; xquad-ar builds qa's multilingual vectors too)")
+    p.add_argument("--limit", type=int, help="only the first N paragraphs (default: all; SQuAD dev has 2,067)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--queries", type=int, default=300)
     p.add_argument("--systems", nargs="+", default=SYSTEMS, choices=SYSTEMS)
@@ -399,7 +401,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"wrote {args.out}")
         return report
     return common.run_and_save(
-        lambda work: run(args.data, work, args.limit, args.rounds, args.queries, args.systems, args.full),
+        lambda work: run(args.data, work, args.limit, args.rounds, args.queries, args.systems, args.full,
+                         task_name=args.task),
         args.work, args.out, started, prefix="qa-speed-")
 
 

@@ -12,6 +12,8 @@ import re
 import numpy as np
 
 from .chunking import sentences
+from .across import (CROSS_CAP, CROSS_LANGUAGE, CROSS_MIN, another_script_may_state, concern_across,
+                     language_note, prefer_own_language, same_language)
 from .cleaning import detect_language
 from .corroboration import Candidate, corroboration, repeats, same_fact
 from .facts import _IDENT, facts_of
@@ -30,6 +32,7 @@ ABSTAIN_BELOW = 0.42  # midway between 0.33 (best unanswerable) and 0.50 (worst 
 # own articles (answerable) and against XQuAD's (off-topic): at 0.40, 86% answered / 43% of
 # off-topic questions answered, against 49% off-topic before subjects were checked.
 ABSTAIN_BELOW_LEXICAL = 0.40
+LOWEST_THRESHOLD = min(ABSTAIN_BELOW, ABSTAIN_BELOW_LEXICAL)
 MAX_SENTENCES = 3
 KEEP_RATIO = 0.8  # a further sentence must score this close to the best one
 DENSE_SHARE = 0.6  # weight of cosine vs term overlap when the model covers the language
@@ -71,23 +74,58 @@ def ask(question: str, index: Index, history: list[tuple[str, str]] | None = Non
         search_where = {**(where or {}), "lang": "ar"}
     subject = subject_words(question, history)
     # Short acronyms (UN, UMC, WWII) are often spelt out in the articles: not enough to refuse.
-    absent = [w for w in subject if not index.mentions(w) and not _ACRONYM.fullmatch(w)
+    absent = [w for w in subject if not _ACRONYM.fullmatch(w) and not _mentioned(index, w)
               and not _partly_mentioned(index, w, question)]
-    query_vector = index.embedder().queries([query])[0] if index.covers(lang) and mode != "lexical" else None
+    # Arabic words no Arabic article states, where English articles the multilingual model
+    # reads might state them in English: only an English sentence can answer.
+    elsewhere = [w for w in absent if another_script_may_state(index, w)]
+    absent = [w for w in absent if w not in elsewhere]
+    query_vector = index.embedder().queries([query])[0] if index.main_covers(lang) and mode != "lexical" else None
     passages, duplicates = index.search_with_duplicates(query, k=k, mode=mode, where=search_where,
                                                         query_vector=query_vector)
+    passages += _other_languages(index, query, lang, k, mode, search_where, passages)
     if absent:
         return _abstain(question, lang, passages, absent)
     if not passages:
         return _abstain(question, lang, [])
     scored = _score_sentences(index, query, passages, lang, query_vector,
-                              subject=subject, kind=answer_kind(question, tokenize))
-    best = scored[0].score if scored else 0.0
+                              subject=subject, kind=answer_kind(question, tokenize), required=elsewhere)
     threshold = ABSTAIN_BELOW if index.covers(lang) else ABSTAIN_BELOW_LEXICAL
+    if elsewhere:
+        scored = [c for c in scored if c.passage.lang != "ar"]
+    scored = prefer_own_language(scored, lang, threshold)
+    best = scored[0].score if scored else 0.0
     if best < threshold:
-        return _abstain(question, lang, passages)
+        # No Arabic article states them, and no passage retrieved for the question states
+        # their translation: say which words were not found, as for any absent name.
+        return _abstain(question, lang, passages, elsewhere)
     chosen = _select(index, scored, threshold)
     return _compose(question, index, chosen, passages, duplicates, where)
+
+
+OTHER_LANGUAGE_PASSAGES = 5  # at most, in other languages, added to the candidates when a model reads them
+
+
+def _other_languages(index: Index, query: str, lang: str, k: int, mode: str, where: dict | None,
+                     passages: list[Passage]) -> list[Passage]:
+    """The best passages in the index's other languages, by meaning alone. Hybrid ranking
+    favours the question's language (only its words can match), so a fact only an Arabic
+    article states would not reach the answer of an English question otherwise."""
+    if mode == "lexical" or index.multilingual() is None or (where or {}).get("lang"):
+        return []
+    others = sorted(lang_ for lang_ in index.languages() if lang_ != lang and lang_ != "und")
+    if not others:
+        return []
+    seen = {p.chunk_id for p in passages}
+    extra = index.search(query, k=min(k, OTHER_LANGUAGE_PASSAGES), mode="dense", where={**(where or {}), "lang": others})
+    return [p for p in extra if p.chunk_id not in seen]
+
+
+def _mentioned(index: Index, word: str) -> bool:
+    """Whether an article mentions `word`. (Three-letter transliteration skeletons, Super ~ سوبر,
+    were tried where the multilingual model is in use: Qatar's "ktr" then matched كثير, "many",
+    and a question about Qatar was answered; bench/trust.py absent-name abstention 0.984 → 0.951.)"""
+    return index.mentions(word)
 
 
 def _partly_mentioned(index: Index, word: str, question: str) -> bool:
@@ -121,7 +159,7 @@ def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
 
 
 def _score_sentences(index: Index, query: str, passages: list[Passage], lang: str, query_vector=None,
-                     subject: list[str] = (), kind: str | None = None) -> list[Candidate]:
+                     subject: list[str] = (), kind: str | None = None, required: list[str] = ()) -> list[Candidate]:
     candidates = []
     for p in passages:
         if lang == "ar" and p.lang != "ar" and not index.covers("ar"):
@@ -146,19 +184,48 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     overlap = np.array([(sum(idf[t] for t in q_terms & c.terms) +
                          sum(idf[t] * credit[t] for t in context[c.passage.chunk_id] - c.terms)) / total
                         for c in candidates])
-    if index.covers(lang):
+    scores = overlap.copy()
+    by_main = [i for i, c in enumerate(candidates) if index.main_covers(lang) and index.main_covers(c.passage.lang)]
+    if by_main:
         emb = index.embedder()
         q = query_vector if query_vector is not None else emb.queries([query])[0]
-        vectors = emb.documents([c.text for c in candidates])
-        for c, v in zip(candidates, vectors):
-            c.vector = v
-        scores = DENSE_SHARE * (vectors @ q) + (1 - DENSE_SHARE) * overlap
-    else:
-        scores = overlap
+        vectors = emb.documents([candidates[i].text for i in by_main])
+        for i, v in zip(by_main, vectors):
+            candidates[i].vector = v  # corroboration compares sentences by these
+        scores[by_main] = DENSE_SHARE * (vectors @ q) + (1 - DENSE_SHARE) * overlap[by_main]
+    rest = [i for i in range(len(candidates)) if i not in set(by_main)]
+    similar = index.similarities(query, lang, [candidates[i].text for i in rest],
+                                 [candidates[i].passage.lang for i in rest]) if rest else None
+    if similar is not None:
+        for i, sim in zip(rest, similar):
+            if np.isnan(sim):
+                continue
+            # A sentence in another language shares no words with the question: the model's
+            # similarity (calibrated to the main model's scale) is all the evidence there is.
+            cross = candidates[i].passage.lang != lang
+            if cross:
+                # No word of the question can confirm a sentence in another language: the model's
+                # judgement alone must be strong (CROSS_MIN), and it never outweighs a checked
+                # sentence of the question's own language (CROSS_CAP): on near-identical news
+                # items e5 ranks "the investment in Z583" as high for "how many jobs at Z583".
+                scores[i] = -1.0 if sim < CROSS_MIN else min(sim, CROSS_CAP)
+            else:
+                scores[i] = DENSE_SHARE * sim + (1 - DENSE_SHARE) * overlap[i]
     off_topic = _off_topic(index, passages, subject)
     for c, score in zip(candidates, scores):
-        c.score = float(score) * _concern(c, subject) * kind_fit(kind, c.facts, c.terms) * \
-            (CONCERN_OFF_TITLE if c.passage.chunk_id in off_topic else 1.0)
+        own = same_language(c.passage.lang, lang)
+        fit = float(score) * kind_fit(kind, c.facts, c.terms)
+        if own:
+            factor = _concern(c, subject) * (CONCERN_OFF_TITLE if c.passage.chunk_id in off_topic else 1.0)
+        elif fit * CROSS_LANGUAGE < LOWEST_THRESHOLD:
+            factor = CROSS_LANGUAGE  # cannot be quoted whatever it states: spare the translation check
+        elif _ids_missing(c, subject):
+            factor = 0.0  # ids are written alike in every script: one the passage never states rules it out
+        else:
+            # Across languages no word is shared to check the model's judgement by: a sentence in
+            # another language must do clearly better than one in the question's own to be quoted.
+            factor = CROSS_LANGUAGE * concern_across(index, c, subject, required)
+        c.score = fit * factor
     return sorted(candidates, key=lambda c: -c.score)
 
 
@@ -196,6 +263,11 @@ def _concern(c: Candidate, subject: list[str]) -> float:
         if not _names_in(word, sentence):
             factor = CONCERN_ELSEWHERE
     return factor
+
+
+def _ids_missing(c: Candidate, subject: list[str]) -> bool:
+    return any(_IDENT.fullmatch(w) and w.upper().replace("-", "") not in _context_facts(c).identifiers
+               for w in subject)
 
 
 def _context_facts(c: Candidate):
@@ -253,9 +325,11 @@ def _select(index: Index, scored: list[Candidate], threshold: float) -> list[tup
 
 
 def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
-    # Readable order: by the rank of the passage, then by position within it.
+    # Readable order: by the rank of the passage, then by position within it, after the best.
     rank = {p.chunk_id: i for i, p in enumerate(passages)}
-    chosen.sort(key=lambda pair: (rank.get(pair[0].passage.chunk_id, 99), pair[0].start))
+    # The best sentence leads; the others follow in reading order.
+    best = max(chosen, key=lambda pair: pair[0].score)[0]
+    chosen.sort(key=lambda pair: (pair[0] is not best, rank.get(pair[0].passage.chunk_id, 99), pair[0].start))
     citations: list[Passage] = []
 
     def cite(p: Passage) -> int:
@@ -273,7 +347,8 @@ def _compose(question, index, chosen, passages, duplicates, where) -> Answer:
             n = cite(c.passage)
             if n not in numbers:
                 numbers.append(n)
-        parts.append(main.text + " " + "".join(f"[{n}]" for n in numbers))
+        note = language_note(question, main.passage.lang)
+        parts.append(main.text + " " + "".join(f"[{n}]" for n in numbers) + (f" ({note})" if note else ""))
         sentence_list.append((main.text, numbers))
         for c in support[1:]:
             sentence_list.append((c.text, [cite(c.passage)]))  # highlighted in its own passage

@@ -67,8 +67,9 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
             if old_conn:
                 old_conn.close()
         hook("planned")
+        notes: list[str] = []
         if old_folder is not None and not plan.new and not plan.removed and \
-                plan.old_duplicates == plan.duplicates:
+                plan.old_duplicates == plan.duplicates and not _companion_missing(old_manifest, settings):
             # Nothing changed: no new generation, nothing embedded (builds are idempotent).
             return BuildReport(unchanged=sorted(plan.unchanged), skipped=plan.skipped,
                                duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
@@ -77,7 +78,7 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
         name, tmp = storage.new_generation_dir(index_dir)
         hook("generation-started")
         embedded, chunks, skipped, shape = _write_generation(
-            tmp, old_folder, old_manifest, plan, settings, report, hook)
+            tmp, old_folder, old_manifest, plan, settings, report, hook, notes)
         manifest = _manifest(settings, tmp, chunks, shape)
         storage.commit_generation(index_dir, name, tmp, manifest, crash_hook=hook)
         storage.clean_leftovers(index_dir)
@@ -88,7 +89,7 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
         removed=sorted(plan.removed + [d for d in plan.changed if d in dict(skipped)]),
         unchanged=sorted(plan.unchanged), skipped=plan.skipped + skipped,
         duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
-        chunks=chunks, embedded=embedded, seconds=time.perf_counter() - started)
+        chunks=chunks, embedded=embedded, seconds=time.perf_counter() - started, notes=notes)
 
 
 def _previous(index_dir: Path, settings: Settings, rebuild: bool):
@@ -152,7 +153,8 @@ def _plan(source: Path, settings: Settings, old_conn) -> _Plan:
     return _Plan(source, new, changed, unchanged, removed, skipped, duplicates, hashes, old_duplicates)
 
 
-def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings: Settings, report, hook):
+def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings: Settings, report, hook,
+                      notes: list[str]):
     from .embedder import get_embedder
 
     if old_folder:
@@ -165,7 +167,8 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
         vectors = VectorIndex.empty(embedder.dimension)
     gone = plan.removed + sorted(plan.changed)
     conn.execute("BEGIN")
-    vectors.remove(np.array(store.chunk_ids_of(conn, gone), dtype="int64"))
+    gone_ids = np.array(store.chunk_ids_of(conn, gone), dtype="int64")
+    vectors.remove(gone_ids)
     store.delete_articles(conn, gone)
     conn.execute("DELETE FROM duplicates")
     conn.executemany("INSERT INTO duplicates(doc_id, same_as, content_hash) VALUES (?,?,?)",
@@ -206,6 +209,8 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
         store.insert_chunks(conn, rows)
         vectors.add(np.array([r[0] for r in rows], dtype="int64"), vectors_new)
     conn.execute("COMMIT")
+    companion = _companion(tmp, old_folder, old_manifest, conn, settings, gone_ids,
+                           {r[0]: t for r, t in zip(rows, embed_texts)}, report, notes)
     report("writing", 0, 1)
     all_rows = conn.execute("SELECT chunk_id, terms FROM chunks ORDER BY chunk_id").fetchall()
     conn.close()
@@ -232,8 +237,76 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
              "max_tokens": embedder.max_tokens if embedder else old_manifest["max_tokens"],
              # How this build's new vectors were computed (informational: all are compatible).
              "embedding": {"backend": embedder.backend, "precision": embedder.precision} if embedder
-             else old_manifest.get("embedding")}
+             else old_manifest.get("embedding"),
+             "companion": companion}
     return len(embed_texts), len(all_rows), skipped, shape
+
+
+# Languages told apart by script (qa.cleaning.detect_language) are certain; Latin-script ones
+# are a stopword guess on each article (an English piece quoting German song titles reads as
+# German), so alone they earn multilingual vectors only as a real share of the corpus.
+LATIN_SHARE = 0.05
+
+
+def _needs_companion(settings: Settings, languages: dict) -> bool:
+    """languages: article count per detected language."""
+    from .cleaning import SCRIPT_LANGUAGES
+    from .embedder import model_languages
+
+    covered = model_languages(settings.model, settings.model_languages)
+    if "*" in covered or settings.multilingual == "never":
+        return False
+    if settings.multilingual == "always":
+        return True
+    total = sum(languages.values()) or 1
+    return any(lang not in covered and lang != "und"
+               and (lang in SCRIPT_LANGUAGES or n / total >= LATIN_SHARE)
+               for lang, n in languages.items())
+
+
+def _companion_missing(old_manifest: dict, settings: Settings) -> bool:
+    """An index without multilingual vectors that should have them (built with `never`, or
+    where the model could not load) and can get them now: a build adds them though no article
+    changed."""
+    if old_manifest.get("companion") or not _needs_companion(settings, old_manifest["counts"].get("languages", {})):
+        return False
+    from . import multilingual
+
+    return multilingual.load() is not None
+
+
+def _companion(tmp: Path, old_folder, old_manifest, conn, settings: Settings, gone_ids, new_texts: dict,
+               report, notes: list[str]) -> dict | None:
+    """Multilingual vectors beside the main ones (qa/multilingual.py), for every chunk, when the
+    corpus holds a language the main model does not cover (or Settings.multilingual says
+    always). An English-only corpus embeds nothing more. Returns the manifest's "companion"."""
+    from . import multilingual
+    from .manifest import check_companion
+
+    langs = dict(conn.execute("SELECT lang, COUNT(*) FROM articles GROUP BY lang").fetchall())
+    if not _needs_companion(settings, langs):
+        return None
+    model = multilingual.load()
+    if model is None:
+        notes.append(f"no multilingual vectors: {multilingual.unavailable()}")
+        return None
+    old = (old_manifest or {}).get("companion")
+    check_companion(old_manifest or {}, model.identity, tmp.parent)
+    if old and old_folder is not None and (old_folder / "companion.faiss").is_file():
+        vectors = VectorIndex.load(old_folder / "companion.faiss", old.get("vector_index", FLAT))
+        vectors.remove(gone_ids)
+        todo = sorted(new_texts.items())
+    else:  # the first multilingual build of this index: every chunk, old ones included
+        vectors = VectorIndex.empty(model.dimension)
+        rows = conn.execute("SELECT c.chunk_id, c.start, c.text, a.title FROM chunks c "
+                            "JOIN articles a ON a.doc_id = c.doc_id ORDER BY c.chunk_id").fetchall()
+        todo = [(cid, new_texts.get(cid) or (f"{title}\n{text}" if start and title not in text else text))
+                for cid, start, text, title in rows]
+    if todo:
+        embedded = _embed(model, [t for _, t in todo], settings, report, stage="multilingual")
+        vectors.add(np.array([cid for cid, _ in todo], dtype="int64"), embedded)
+    vectors.save(tmp / "companion.faiss")
+    return {**model.identity, "vector_index": vectors.kind, "vectors": len(vectors)}
 
 
 def _title_prefix(title: str, embedder, budget: int) -> str:
@@ -243,7 +316,7 @@ def _title_prefix(title: str, embedder, budget: int) -> str:
     return " ".join(words)
 
 
-def _embed(embedder, texts: list[str], settings: Settings, report) -> np.ndarray:
+def _embed(embedder, texts: list[str], settings: Settings, report, stage: str = "embedding") -> np.ndarray:
     # One global sort by length, then slices: batches hold texts of similar length (little
     # padding) and the caller sees progress between slices.
     order = np.argsort([-len(t) for t in texts], kind="stable")
@@ -251,7 +324,7 @@ def _embed(embedder, texts: list[str], settings: Settings, report) -> np.ndarray
     for begin in range(0, len(texts), EMBED_SLICE):
         part = order[begin:begin + EMBED_SLICE]
         out[part] = embedder.documents([texts[i] for i in part], batch_size=settings.batch_size)
-        report("embedding", min(begin + EMBED_SLICE, len(texts)), len(texts))
+        report(stage, min(begin + EMBED_SLICE, len(texts)), len(texts))
     return out
 
 
@@ -274,6 +347,7 @@ def _manifest(settings: Settings, tmp: Path, chunks: int, dims: dict) -> dict:
         "vector_index": dims["vector_index"],
         "max_tokens": dims["max_tokens"],
         "embedding": dims["embedding"],
+        **({"companion": dims["companion"]} if dims.get("companion") else {}),
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
         "title_tokens": settings.title_tokens,

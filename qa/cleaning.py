@@ -247,6 +247,11 @@ def _find_source(raw: str, text: str, removed: list[str]) -> str | None:
     return None
 
 
+# Languages detect_language tells apart by their script (certain); the Latin-script ones are a
+# stopword guess, fair on a paragraph and weak on a short question.
+SCRIPT_LANGUAGES = frozenset({"ar", "ru", "zh", "he", "el"})
+
+
 def detect_language(text: str) -> str:
     sample = text[:5000]
     arabic = len(_ARABIC.findall(sample))
@@ -265,6 +270,10 @@ def detect_language(text: str) -> str:
     if latin == 0:
         return "und"
     words = re.findall(r"[a-zà-ɏ]+", sample.lower())
-    counts = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    # Distinct stopwords, not occurrences: names repeat ("Los Angeles Rams, Los Angeles
+    # Lakers" made an English paragraph Spanish, and a Spanish article costs a corpus its
+    # multilingual vectors), while a language's running text uses many different ones.
+    present = set(words)
+    counts = {lang: (len(stop & present), sum(w in stop for w in words)) for lang, stop in _STOPWORDS.items()}
     best = max(counts, key=counts.get)
-    return best if counts[best] > 0 else "en"
+    return best if counts[best][0] > 0 else "en"

@@ -314,7 +314,7 @@ class _Progress:
         return self
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if total <= 1 and stage != "embedding":
+        if total <= 1 and stage not in ("embedding", "multilingual"):
             return
         from tqdm import tqdm
 

@@ -72,6 +72,7 @@ class Embedder:
         _quiet_transformers()
         self.name = model
         self.model = SentenceTransformer(resolve_model(model), device="cpu")
+        _e5_prompts(model, self.model)
         self._lock = threading.Lock()  # the model and its tokenizer (see the module's docstring)
         self._counter = copy.deepcopy(self.model.tokenizer)  # counting only, under _counter_lock
         self._counter_lock = threading.Lock()
@@ -124,6 +125,16 @@ class Embedder:
         import torch
 
         return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def _e5_prompts(name: str, st_model) -> None:
+    """e5 models expect "query: " / "passage: " before every text; checkpoints saved without
+    prompts in their sentence-transformers config get them here (encode_query and
+    encode_document then apply them)."""
+    base = name.lower().rstrip("/").split("/")[-1]
+    if base.startswith(("e5-", "multilingual-e5-")) and "instruct" not in base and \
+            not {"query", "passage", "document"} & set(st_model.prompts or {}):
+        st_model.prompts = {**(st_model.prompts or {}), "query": "query: ", "passage": "passage: "}
 
 
 BACKENDS = ("torch", "onnx-int8")

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from . import storage, store
-from .cleaning import detect_language
+from .cleaning import SCRIPT_LANGUAGES, detect_language
 from .errors import IndexCorruptError, IndexMismatchError
 from .lexical import LexicalIndex, tokenize
 from .manifest import check_compatible
+from .multilingual import TYPICAL_ANSWER
 from .settings import Settings, from_env
 from .types import Article, Passage
 from .validation import FILTER_KEYS, MODES, check_where, normalize_query, validate_request  # noqa: F401
@@ -35,6 +36,7 @@ DENSE_WEIGHT = 0.5  # best MRR@10 on the 1,190 SQuAD dev questions XQuAD reuses 
 # English-only model ranks Arabic text almost at random (XQuAD ar: R@1 0.8% dense vs 81.6% BM25).
 UNCOVERED_DENSE_WEIGHT = 0.0
 CANDIDATES = 100  # per retriever, before fusion
+CROSS_LANGUAGE_DENSE = 0.85  # a passage in another language than the query's (see _dense)
 
 
 @dataclass
@@ -52,6 +54,8 @@ class _Snapshot:
     texts: list[str]
     terms_json: list[str]  # BM25 terms per chunk as stored: near-duplicate checks reuse them
     docs: dict[str, tuple]  # doc_id -> (title, lang, date, source, url, author)
+    companion: VectorIndex | None = None  # multilingual vectors (manifest "companion")
+    row_lang: np.ndarray | None = None  # row -> its article's language
 
 
 class Index:
@@ -72,6 +76,8 @@ class Index:
             check_compatible(manifest, settings, self.path)
         try:
             vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"))
+            companion = VectorIndex.load(folder / "companion.faiss", manifest["companion"].get("vector_index", "flat")) \
+                if manifest.get("companion") else None
             lexical = LexicalIndex.load(folder / "bm25")
             conn = store.open_db(folder / "store.sqlite", readonly=True)
             rows = conn.execute(
@@ -93,7 +99,7 @@ class Index:
             name=folder.name, folder=folder, manifest=manifest, vectors=vectors, lexical=lexical, conn=conn,
             chunk_ids=chunk_ids, doc_of=[r[1] for r in rows], starts=np.array([r[2] for r in rows]),
             ends=np.array([r[3] for r in rows]), texts=[r[4] for r in rows], terms_json=[r[5] for r in rows],
-            docs=docs)
+            docs=docs, companion=companion, row_lang=np.array([docs[r[1]][1] for r in rows], dtype=object))
 
     def pinned(self) -> "Index":
         """This index frozen at its current generation: several calls on the result (the
@@ -138,6 +144,30 @@ class Index:
 
         return get_embedder(self.model)
 
+    def multilingual(self):
+        """The multilingual model when this index holds its vectors and it loads here, else None."""
+        if self._snapshot.companion is None:
+            return None
+        from . import multilingual
+
+        return multilingual.load()
+
+    def main_covers(self, lang: str, snap=None) -> bool:
+        """Whether the main embedding model understands `lang` (manifest "model_languages")."""
+        languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
+        return "*" in languages or lang in languages
+
+    def similarities(self, question: str, question_lang: str, texts: list[str], langs: list[str]) -> np.ndarray | None:
+        """Cosine of each text to the question by the multilingual model, calibrated to the main
+        model's scale for a same- or cross-language pair; None without that model."""
+        model = self.multilingual()
+        if model is None or not texts:
+            return None
+        from .multilingual import calibrated
+
+        cos = model.sentences(texts) @ model.queries([question])[0]
+        return calibrated(cos, np.array([lang == question_lang for lang in langs]))
+
     def __len__(self) -> int:
         return len(self._snapshot.chunk_ids)
 
@@ -156,8 +186,28 @@ class Index:
         return {"path": str(self.path), "generation": self.generation, "articles": m["counts"]["articles"],
                 "chunks": m["counts"]["chunks"], "languages": m["counts"].get("languages", {}),
                 "model": m["model"], "model_languages": m["model_languages"], "dimension": m["dimension"],
-                "vector_index": m["vector_index"], "embedding": m.get("embedding"), "size_bytes": storage.folder_size(self.path),
+                "vector_index": m["vector_index"], "embedding": m.get("embedding"),
+                "multilingual": self._multilingual_info(), "size_bytes": storage.folder_size(self.path),
                 "last_build": m["built_at"]}
+
+    def languages(self) -> dict[str, int]:
+        """Articles per language in this generation (from the manifest: no file is read)."""
+        return dict(self.manifest["counts"].get("languages", {}))
+
+    def _multilingual_info(self) -> str:
+        companion = self.manifest.get("companion")
+        if not companion:
+            languages = self.manifest["counts"].get("languages", {})
+            if all(self.main_covers(lang) or lang == "und" for lang in languages):
+                return "none (the corpus is in languages the main model covers)"
+            from . import multilingual
+
+            why = multilingual.unavailable() or "switched off when it was built (QA_MULTILINGUAL)"
+            return f"none: {why}"
+        from . import multilingual
+
+        state = "in use" if multilingual.load() is not None else f"not in use here: {multilingual.unavailable()}"
+        return f"{companion['model']} ({companion['backend']} {companion['version']}), {companion['vectors']} vectors, {state}"
 
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, mode: str = "hybrid", where: dict | None = None) -> list[Passage]:
@@ -201,14 +251,10 @@ class Index:
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         lexical_all = None
-        covered = self.covers(detect_language(query), snap)
+        query_lang = self.query_language(query, snap)
+        covered = self.covers(query_lang, snap)
         if mode == "dense" or (mode == "hybrid" and (covered or UNCOVERED_DENSE_WEIGHT > 0)):
-            if query_vector is None:
-                query_vector = self.embedder().queries([query])[0]
-            allowed_ids = snap.chunk_ids[allowed] if allowed is not None else None
-            scores, ids = snap.vectors.search(query_vector, depth, allowed_ids)
-            rows = np.searchsorted(snap.chunk_ids, ids)
-            dense = list(zip(rows.tolist(), scores.tolist()))
+            dense = self._dense(snap, query, query_lang, allowed, depth, query_vector)
         if mode in ("lexical", "hybrid"):
             lexical_all = snap.lexical.scores(tokenize(query))
             if allowed is not None:
@@ -226,22 +272,75 @@ class Index:
         weight = DENSE_WEIGHT if covered else UNCOVERED_DENSE_WEIGHT
         if FUSION == "rrf":
             return fuse_rrf(dense, lexical, 1.0 if covered else UNCOVERED_DENSE_WEIGHT)
-        return fuse_convex(dense, lexical, lexical_all, weight)
+        across = {}
+        if snap.companion is not None and self.multilingual() is not None:
+            rows = [row for row, _ in dense if snap.row_lang[row] != query_lang]
+            across = dict(zip(rows, names_a_name(query, [snap.texts[r] for r in rows])))
+        return fuse_convex(dense, lexical, lexical_all, weight, across)
+
+    def query_language(self, query: str, snap=None) -> str:
+        """The query's language. Stopwords tell Latin-script languages apart on a paragraph, not
+        on a question ("What year did Tesla die?" reads as German): a Latin-script guess that no
+        article of the index is in becomes the index's most common Latin-script language."""
+        lang = detect_language(query)
+        languages = (snap or self._snapshot).manifest["counts"].get("languages", {})
+        if lang in languages or lang in SCRIPT_LANGUAGES or lang == "und":
+            return lang
+        latin = [(n, code) for code, n in languages.items() if code not in SCRIPT_LANGUAGES and code != "und"]
+        return max(latin)[1] if latin else lang
 
     def covers(self, lang: str, snap=None) -> bool:
-        """Whether the index's embedding model understands language `lang` (manifest)."""
-        languages = (snap or self._snapshot).manifest.get("model_languages", ["*"])
-        return "*" in languages or lang in languages
+        """Whether a model of this index understands language `lang`: the main one (manifest)
+        or the multilingual one, when the index holds its vectors and it loads here."""
+        snap = snap or self._snapshot
+        return self.main_covers(lang, snap) or (snap.companion is not None and self.multilingual() is not None)
+
+    def _dense(self, snap, query, query_lang, allowed, depth, query_vector) -> list[tuple[int, float]]:
+        """[(row, cosine on the main model's scale)] best first.
+
+        With the multilingual vectors in use, the multilingual model scores every row, so
+        that all scores of one query come from one model and compare: cosines of two models
+        do not (a keyword query sits at 0.4 by MiniLM and at e5's top for the same passage).
+        They are calibrated to the main model's scale per same- or cross-language pair and
+        searched per group: cross-language cosines sit lower, so one top-k over all rows would
+        let the query's own language crowd out every other. On XQuAD e5 also ranks English
+        better than MiniLM (dense R@1 93.7 vs 89.0). Without them, the main model alone."""
+        model = self.multilingual() if snap.companion is not None else None
+        if model is None:
+            if query_vector is None:
+                query_vector = self.embedder().queries([query])[0]
+            ids = snap.chunk_ids[allowed] if allowed is not None else None
+            scores, found = snap.vectors.search(query_vector, depth, ids)
+            return list(zip(np.searchsorted(snap.chunk_ids, found).tolist(), scores.tolist()))
+        from .multilingual import calibrated
+
+        rows = allowed if allowed is not None else np.arange(len(snap.chunk_ids))
+        same = snap.row_lang[rows] == query_lang
+        vector = model.queries([query])[0]
+        best: dict[int, float] = {}
+        for group, same_language in ((rows[same], True), (rows[~same], False)):
+            if not len(group):
+                continue
+            ids = snap.chunk_ids[group] if len(group) < len(snap.chunk_ids) else None
+            scores, found = snap.companion.search(vector, depth, ids)
+            values = calibrated(scores, np.full(len(scores), same_language))
+            if not same_language:
+                # No word can confirm a match in another language, and in a mixed corpus a
+                # passage in the reader's own language leads when it is as close.
+                values = values * CROSS_LANGUAGE_DENSE
+            best.update(zip(np.searchsorted(snap.chunk_ids, found).tolist(), values.tolist()))
+        return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:depth]
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a BM25 term in this generation (high = rare)."""
         return self._snapshot.lexical.idf(term)
 
-    def mentions(self, word: str) -> bool:
-        """Whether any article mentions `word` (or a form of it, or its transliteration)."""
-        from .vocabulary import mentions
+    def mentions(self, word: str, cross_min: int | None = None) -> bool:
+        """Whether any article mentions `word` (or a form of it, or its transliteration: a
+        consonant skeleton of at least `cross_min` letters, default 4, in the other script)."""
+        from .vocabulary import MIN_CROSS_SKELETON, mentions
 
-        return mentions(self._snapshot, word)
+        return mentions(self._snapshot, word, cross_min or MIN_CROSS_SKELETON)
 
     def _fold_duplicates(self, snap, ranked, k, collect_duplicates=True):
         """The first k passages that repeat no earlier one; with `collect_duplicates`, the
@@ -291,20 +390,73 @@ def _names_author(wanted: str | list[str], author: str) -> bool:
     return False
 
 
-def fuse_convex(dense, lexical, lexical_all, weight: float) -> list[tuple[int, float]]:
+# The dense score of a typical answer in another language: calibration puts it at
+# TYPICAL_ANSWER, and _dense discounts it. Against TYPICAL_ANSWER alone (a double discount)
+# the mixed XQuAD corpus's ar→en hybrid R@1 fell from 79.0 to 71.8, below its dense 78.3.
+TYPICAL_ACROSS = TYPICAL_ANSWER * CROSS_LANGUAGE_DENSE
+# How much of that share a row in another language loses when it states none of the query's
+# names ("And with Pakistan? co-produced" against an Arabic passage on co-production with
+# Türkiye, which e5 ranked first). Compared on XQuAD hybrid R@1 over the same dense and BM25
+# lists (DENSE_WEIGHT 0.5): 0.3 keeps the mixed corpus's en→ar at 81.4 and lifts en→ar from
+# 82.4 to 82.8; 0.5 cost the mixed corpus 2.4 points and 0.7 8.3 (XQuAD's Arabic often renders
+# a name in a way no skeleton matches); scaling by the share of names stated cost 2.9 at 0.5.
+# bench/retrieval.py gives the figures of record (docs/BENCHMARKS.md §1a).
+UNNAMED_ACROSS = 0.3
+
+
+def names_a_name(query: str, texts: list[str]) -> list[bool]:
+    """For each text in another script than `query`, whether it states one of the query's
+    Latin-script names by transliteration (Pakistan ~ باكستان, a consonant skeleton of at
+    least three letters); True for all when the query names none a skeleton can check
+    (Russia ~ روسيا is too short to tell from other words)."""
+    from .facts import name_key, name_keys
+    from .question import subject_words
+
+    names = [k for k in (name_key(w) for w in subject_words(query) if _LATIN_NAME.fullmatch(w))
+             if len(k) >= 3 and k.isascii()]
+    if not names:
+        return [True] * len(texts)
+    return [any(_skeletons_prefix(n, key) for n in names for key in name_keys(text)) for text in texts]
+
+
+_LATIN_NAME = re.compile(r"[A-Za-zÀ-ÿ’'-]+")
+
+
+def _skeletons_prefix(a: str, b: str) -> bool:
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 3 and long_.startswith(short)
+
+
+def fuse_convex(dense, lexical, lexical_all, weight: float, across: dict | None = None) -> list[tuple[int, float]]:
     """weight * cosine / top cosine + (1 - weight) * BM25 / top BM25, for every row in either
     list. A lexical-only row has its exact BM25 already; a dense-only row takes its BM25 from
     `lexical_all`; a lexical-only row missing from the dense list gets the lowest cosine the
-    dense list holds (an upper bound on its own, so it is never underrated)."""
+    dense list holds (an upper bound on its own, so it is never underrated).
+
+    Rows in `across` are in another language than the query: BM25 cannot judge them (another
+    script shares no words), so their lexical share is what their dense cosine says, unless
+    BM25 gives more (a shared name or number): full at the score of a typical answer in another
+    language (TYPICAL_ACROSS), less below it, discounted as the dense score is
+    (CROSS_LANGUAGE_DENSE: no word confirms it), and by UNNAMED_ACROSS where `across[row]` is
+    False: the row states none of the names the query asks about (names_a_name), for which
+    BM25 would not credit a passage in the query's language either.
+    Scored 0, an English question's Arabic answer lost to every English passage sharing a word
+    with it. Taken relative to the top cosine, it turned noise into credit: for a one-name
+    query every cosine is near "unrelated", and the English passage naming هافيلسان beat the
+    Arabic one that BM25 found."""
     if weight <= 0 or not dense:
         return list(lexical)
     top_dense = max(dense[0][1], 1e-6)
     floor = dense[-1][1]
     top_lex = lexical[0][1] if lexical else 0.0
     cosine = dict(dense)
+    across = across or {}
     fused = {}
     for row in cosine.keys() | {r for r, _ in lexical}:
         bm25 = max(float(lexical_all[row]), 0.0) / top_lex if top_lex > 0 else 0.0
+        if row in across:
+            proxy = CROSS_LANGUAGE_DENSE * min(max(cosine[row], 0.0) / TYPICAL_ACROSS, 1.0)
+            bm25 = max(bm25, proxy if across[row] else proxy * (1 - UNNAMED_ACROSS))
         fused[row] = weight * cosine.get(row, floor) / top_dense + (1 - weight) * bm25
     return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
 

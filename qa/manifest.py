@@ -18,7 +18,7 @@ REQUIRED = {
     "files": dict, "built_at": str,
 }
 # Written by newer builds only (an index of the previous version lacks them).
-OPTIONAL = {"embedding": (dict, type(None)), "normalized": bool, "metric": str}
+OPTIONAL = {"embedding": (dict, type(None)), "normalized": bool, "metric": str, "companion": dict}
 COUNTS = ("articles", "chunks")
 
 
@@ -63,6 +63,20 @@ def check_compatible(manifest: dict, settings: Settings, index_dir: Path) -> Non
             f"the index at {index_dir} was built with model {built[0]!r} (chunks {built[1]}/{built[2]} tokens, "
             f"title {built[3]}), but this run uses model {wanted[0]!r} (chunks {wanted[1]}/{wanted[2]} tokens, "
             f"title {wanted[3]}): rebuild it with `qa build --rebuild` or use --model {built[0]}")
+
+
+def check_companion(manifest: dict, identity: dict | None, index_dir: Path) -> None:
+    """Refuse to add vectors of another multilingual model to an index that holds some: one
+    index never mixes the vectors of two models."""
+    built = manifest.get("companion")
+    if built and identity and {k: built.get(k) for k in identity} != identity:
+        raise IndexMismatchError(
+            f"the index at {index_dir} holds multilingual vectors of {_who(built)}, but this run has "
+            f"{_who(identity)}: rebuild it with `qa build --rebuild`")
+
+
+def _who(identity: dict) -> str:
+    return f"{identity.get('model')} ({identity.get('backend')} {identity.get('version')}, {identity.get('weights')})"
 
 
 def _is(value, kinds) -> bool:

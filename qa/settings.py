@@ -33,6 +33,11 @@ class Settings:
     max_query_chars: int = 2_000
     # Most passages one search or answer may ask for: k=10**9 took 12 s and stalled other users.
     max_k: int = 50
+    # Multilingual companion vectors (qa/multilingual.py): "auto" embeds every chunk with the
+    # multilingual model when the corpus holds a language the main model does not cover (an
+    # English-only corpus pays nothing), "always" also for English-only corpora (Arabic
+    # questions over English articles), "never" not at all.
+    multilingual: str = "auto"
     # Fetching pages and feeds (qa add, qa refresh, "Add by link"): seconds per request,
     # largest response accepted, redirects followed.
     fetch_timeout: int = 20
@@ -70,6 +75,10 @@ def from_dict(values: dict) -> Settings:
             clean[name] = tuple(str(v) for v in value)
         elif name == "model":
             clean[name] = str(value)
+        elif name == "multilingual":
+            clean[name] = str(value).strip().lower()
+            if clean[name] not in ("auto", "always", "never"):
+                raise SettingsError(f"setting multilingual must be auto, always or never, got {value!r}")
         elif _FIELDS[name].type in (bool, "bool"):
             clean[name] = _flag(name, value)
         else:

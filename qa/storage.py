@@ -36,7 +36,7 @@ _GENERATION_DIR = re.compile(r"^g\d{6}(\.tmp)?$")  # finished or unfinished
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 POINTER_MAX_BYTES = 4096  # CURRENT holds under 150 bytes; more is not ours
 # What a build writes in a generation folder: the only files a build ever deletes.
-GENERATION_FILES = (MANIFEST, f"{MANIFEST}.tmp", "vectors.faiss", "store.sqlite", "store.sqlite-journal",
+GENERATION_FILES = (MANIFEST, f"{MANIFEST}.tmp", "vectors.faiss", "companion.faiss", "store.sqlite", "store.sqlite-journal",
                     "store.sqlite-wal", "store.sqlite-shm")
 # In bm25/: what bm25s's save() writes (scores, vocabulary, parameters, corpus when given) and
 # qa's chunk ids (qa/lexical.py).

@@ -39,7 +39,8 @@ def latin_skeleton(word: str) -> str:
 
 
 def arabic_skeleton(word: str) -> str:
-    for prefix in ("وال", "بال", "ال", "و"):
+    # Article and prepositions glued to a name: البرونكوس, للبرونكوس (li + al), وبالقاهرة.
+    for prefix in ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و"):
         if word.startswith(prefix) and len(word) - len(prefix) >= 3:
             word = word[len(prefix):]
             break

@@ -55,6 +55,7 @@ class BuildReport:
     chunks: int = 0  # chunks in the index after the build
     embedded: int = 0  # chunks embedded by this build
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the user should know (e.g. English-only)
 
     def __str__(self) -> str:
         lines = [
@@ -66,6 +67,7 @@ class BuildReport:
             lines += [f"  {label}: {i}" for i in ids]
         lines += [f"  skipped: {p} ({why})" for p, why in self.skipped]
         lines += [f"  duplicate: {a} is the same article as {b}" for a, b in self.duplicates]
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 

@@ -91,7 +91,7 @@ def _within(a: str, b: str, budget: int, swaps: bool = False) -> bool:
     return previous[-1] <= budget
 
 
-def mentions(snap, word: str) -> bool:
+def mentions(snap, word: str, cross_min: int = MIN_CROSS_SKELETON) -> bool:
     stems = tokenize(word)
     if not stems:
         return True  # a stop word or a digit: nothing to look for
@@ -107,4 +107,4 @@ def mentions(snap, word: str) -> bool:
         sk, other = arabic_skeleton(word), skeletons["latin"]
     else:
         sk, other = latin_skeleton(word), skeletons["ar"]
-    return len(sk) >= MIN_CROSS_SKELETON and sk in other
+    return len(sk) >= cross_min and sk in other

@@ -33,10 +33,22 @@ def test_tasks_read_squad_format_and_name_the_missing_data(tmp_path):
     assert len(task.paragraphs) == 3 and task.questions
     assert all(q.gold in task.paragraphs for q in task.questions)
     assert any("\u0600" <= ch <= "\u06ff" for ch in next(iter(task.paragraphs.values())))
-    # English questions against Arabic paragraphs.
+    # English questions against Arabic paragraphs; the gold answers are the Arabic paragraph's own.
     assert not any("\u0600" <= ch <= "\u06ff" for q in task.questions for ch in q.text)
+    assert all(a in task.paragraphs[q.gold] for q in task.questions for a in q.answers)
     with pytest.raises(SystemExit, match="benchmark data is missing"):
         common.load_tasks(tmp_path, ["squad"])
+
+
+def test_mixed_corpus_is_asked_across_languages():
+    arabic = lambda text: any("\u0600" <= ch <= "\u06ff" for ch in text)
+    ar_en, en_ar = common.load_tasks(common.DEFAULT_DATA, ["xquad-mixed"], limit=4)
+    assert (ar_en.name, en_ar.name) == ("xquad-mixed-ar→en", "xquad-mixed-en→ar")
+    # One corpus, both languages: English paragraphs of the first articles, Arabic of the last.
+    assert ar_en.paragraphs == en_ar.paragraphs and sorted(map(arabic, ar_en.paragraphs.values())) == [0, 0, 1, 1]
+    assert ar_en.questions and all(arabic(q.text) and not arabic(ar_en.paragraphs[q.gold]) for q in ar_en.questions)
+    assert en_ar.questions and all(not arabic(q.text) and arabic(en_ar.paragraphs[q.gold]) for q in en_ar.questions)
+    assert all(a in t.paragraphs[q.gold] for t in (ar_en, en_ar) for q in t.questions for a in q.answers)
 
 
 def test_retrieval_reports_recall_for_every_mode(work, tmp_path):

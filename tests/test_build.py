@@ -89,9 +89,32 @@ def test_metadata_of_each_seed(index):
         assert a.date is None or len(a.date) == 10
 
 
-def test_search_matches_brute_force_cosine(index, embedder):
-    """Dense search equals an exhaustive numpy cosine ranking over the stored chunks."""
+def test_search_matches_brute_force_cosine(index):
+    """Dense search equals an exhaustive numpy ranking over the stored vectors. The seeds hold
+    Arabic, so the multilingual companion scores every chunk: its cosine, calibrated per same-
+    or cross-language pair, other languages discounted (qa.index._dense)."""
+    from qa.index import CROSS_LANGUAGE_DENSE
+    from qa.multilingual import calibrated
+
     snap = index._snapshot
+    query = "joint naval drill in the Mediterranean"
+    ids, vectors = snap.companion.all_vectors()
+    model = index.multilingual()
+    same = np.array([snap.row_lang[np.searchsorted(snap.chunk_ids, i)] == "en" for i in ids])
+    scores = calibrated(vectors @ model.queries([query])[0], same) * np.where(same, 1.0, CROSS_LANGUAGE_DENSE)
+    expected = ids[np.argsort(-scores)][:5]
+    hits = index.search(query, k=5, mode="dense")
+    assert [h.chunk_id for h in hits][:3] == expected[:3].tolist()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_main_model_search_matches_brute_force_cosine(tmp_path, embedder, monkeypatch):
+    """The same for the main model's vectors, on an index built without the companion."""
+    monkeypatch.setenv("QA_MULTILINGUAL", "never")
+    qa.build_index(SEEDS, tmp_path / "index")
+    index = qa.load_index(tmp_path / "index")
+    snap = index._snapshot
+    assert snap.companion is None
     ids, vectors = snap.vectors.all_vectors()
     q = embedder.queries(["joint naval drill in the Mediterranean"])[0]
     expected = ids[np.argsort(-(vectors @ q))][:5]

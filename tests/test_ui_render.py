@@ -302,3 +302,16 @@ def test_escape_round_trips_every_special_character():
     text = "O'Neil said \"<b>5 & 6</b>\" [x](y) ![i](http://e/p.png) #tag *bold* `code` $x$ @me {a}|b~c"
     assert stdlib_html.unescape(escape(text).replace("<br>", "\n")) == text
     assert "<" not in escape(text).replace("<br>", "")
+
+
+def test_an_arabic_sentence_in_an_english_answer_keeps_its_direction_and_says_its_language():
+    arabic = "قام قائد القوات الجوية التركية بجولة تفقدية لعدد من وحدات القوات الجوية المصرية."
+    p = qa.Passage(doc_id="ar.txt", title="محادثات", text=arabic, start=0, end=len(arabic), score=1.0,
+                   lang="ar", date=None, source=None, chunk_id=3)
+    answer = qa.Answer(question="What did the Turkish air force commander inspect?", text=f"{arabic} [1] (in Arabic)",
+                       citations=[p], answered=True, sentences=[(arabic, [1])])
+    html = render.render_answer(answer, turn=0)
+    assert html.startswith('<div class="qa-answer" dir="ltr">')  # the question's language
+    assert f'<span dir="rtl">{arabic}</span>' in html
+    assert '<span class="qa-lang-note" dir="ltr">(in Arabic)</span>' in html
+    assert 'href="#' in html  # the [1] marker is still a link to its source card

@@ -129,7 +129,7 @@ def render_answer(answer: Answer, turn: int, article_text: ArticleText | None = 
     for n, passage in enumerate(answer.citations, 1):
         sentences = [s for s, numbers in answer.sentences if n in numbers]
         cards.append(render_passage(passage, n, turn, cited_spans(passage.text, sentences), article_text))
-    return (f'<div class="qa-answer" dir="{direction(answer.text)}">'
+    return (f'<div class="qa-answer" dir="{direction(answer.question or answer.text)}">'
             f'<p class="qa-answer-text">{body}</p>'
             f'<p class="qa-sources-label" dir="ltr">Sources</p>'
             f'<ol class="qa-sources">{"".join(cards)}</ol></div>')
@@ -158,8 +158,14 @@ def _linked_answer_text(answer: Answer, turn: int) -> str:
         expected = f"{sentence} {markers}"
         if not text.startswith(expected, pos):
             continue  # a corroborating sentence: highlighted in its passage, not in the answer
-        out.append(escape(sentence) + " " + "".join(_cite(turn, n) for n in numbers))
+        # Each sentence keeps its own direction: an English answer may quote an Arabic one.
+        out.append(f'<span dir="{direction(sentence)}">{escape(sentence)}</span> '
+                   + "".join(_cite(turn, n) for n in numbers))
         pos += len(expected)
+        note = _LANGUAGE_NOTE.match(text, pos)
+        if note:  # "(in Arabic)" after a sentence quoted in another language than the question's
+            out.append(f' <span class="qa-lang-note" dir="{direction(note.group(1))}">({escape(note.group(1))})</span>')
+            pos = note.end()
         if text.startswith(" ", pos):
             out.append(" ")
             pos += 1
@@ -171,6 +177,9 @@ def _linked_answer_text(answer: Answer, turn: int) -> str:
         else:
             out.append(escape(part))
     return "".join(out)
+
+
+_LANGUAGE_NOTE = re.compile(r" \(([^()\[\]]{2,20})\)")
 
 
 def _cite(turn: int, n: int) -> str:
