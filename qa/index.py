@@ -6,8 +6,6 @@ between queries; each query runs on one snapshot, so no answer mixes two generat
 from __future__ import annotations
 
 import copy
-import json
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,25 +17,13 @@ from .cleaning import SCRIPT_LANGUAGES, detect_language
 from .errors import IndexCorruptError, IndexMismatchError
 from .lexical import LexicalIndex, tokenize
 from .manifest import check_compatible
-from .multilingual import TYPICAL_ANSWER
+from .filters import allowed_rows
+from .ranking import (CANDIDATES, CROSS_LANGUAGE_DENSE, DENSE_WEIGHT, FUSION, UNCOVERED_DENSE_WEIGHT,  # noqa: F401
+                      fold_duplicates, fuse_convex, fuse_rrf, names_a_name)
 from .settings import Settings, from_env
 from .types import Article, Passage
 from .validation import FILTER_KEYS, MODES, check_where, normalize_query, validate_request  # noqa: F401
 from .vectors import VectorIndex
-
-RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009), for FUSION = "rrf"
-# Hybrid fusion: "convex" = DENSE_WEIGHT * cosine/top cosine + (1 - DENSE_WEIGHT) * BM25/top BM25
-# over the union of both candidate lists; "rrf" = reciprocal rank fusion. On the tuning
-# questions convex beat RRF by 7 points of R@1 (84.8 vs 77.6): RRF throws away how far ahead
-# the top BM25 hit is (bench/tune_fusion.py, docs/BENCHMARKS.md).
-FUSION = "convex"
-DENSE_WEIGHT = 0.5  # best MRR@10 on the 1,190 SQuAD dev questions XQuAD reuses (0.4-0.6 within 1 point)
-# Weight of the dense ranking when the model does not cover the query's language: an
-# English-only model ranks Arabic text almost at random (XQuAD ar: R@1 0.8% dense vs 81.6% BM25).
-UNCOVERED_DENSE_WEIGHT = 0.0
-CANDIDATES = 100  # per retriever, before fusion
-CROSS_LANGUAGE_DENSE = 0.85  # a passage in another language than the query's (see _dense)
-
 
 @dataclass
 class _Snapshot:
@@ -221,30 +207,9 @@ class Index:
         query, k, mode, where, _ = validate_request(query, k=k, mode=mode, where=where, settings=self._settings)
         self.refresh()
         snap = self._snapshot
-        allowed = self._allowed_rows(snap, where)
+        allowed = allowed_rows(snap, where)
         ranked = self._rank(snap, query, mode, allowed, max(CANDIDATES, 4 * k), query_vector)
         return self._fold_duplicates(snap, ranked, k, collect_duplicates)
-
-    def _allowed_rows(self, snap: _Snapshot, where: dict | None) -> np.ndarray | None:
-        """Rows of the articles that pass `where`. Every value is checked up front (check_where),
-        whatever the articles hold, so a bad date is refused even when no article is dated."""
-        where = check_where(where)
-        if not where:
-            return None
-        ok_docs = set()
-        for doc_id, (title, lang, date, source, url, author) in snap.docs.items():
-            if not _matches(where.get("lang"), lang) or not _matches(where.get("doc_id"), doc_id):
-                continue
-            if where.get("source") and not (source and _matches(where["source"], source, fold=True)):
-                continue
-            if where.get("author") and not (author and _names_author(where["author"], author)):
-                continue
-            if where.get("date_from") and not (date and date >= where["date_from"]):
-                continue
-            if where.get("date_to") and not (date and date <= where["date_to"]):
-                continue
-            ok_docs.add(doc_id)
-        return np.array([i for i, d in enumerate(snap.doc_of) if d in ok_docs], dtype="int64")
 
     def _rank(self, snap, query, mode, allowed, depth, query_vector):
         """[(row, fused score)] best first."""
@@ -343,29 +308,7 @@ class Index:
         return mentions(self._snapshot, word, cross_min or MIN_CROSS_SKELETON)
 
     def _fold_duplicates(self, snap, ranked, k, collect_duplicates=True):
-        """The first k passages that repeat no earlier one; with `collect_duplicates`, the
-        rest of the candidates are scanned for repeats of those k in other articles
-        (corroboration for answers). Plain search stops at k."""
-        kept: list[int] = []
-        dups: dict[int, list[int]] = {}
-        terms_of: dict[int, set] = {}
-
-        def terms(row: int) -> set:
-            if row not in terms_of:
-                terms_of[row] = set(json.loads(snap.terms_json[row]))
-            return terms_of[row]
-
-        for row, _ in ranked:
-            if len(kept) >= k and not collect_duplicates:
-                break
-            twin = next((other for other in kept
-                         if _overlaps(snap, row, other) or (_jaccard(terms(row), terms(other)) >= 0.7
-                                                            and _same_figures(snap, row, other))), None)
-            if twin is not None:
-                if snap.doc_of[row] != snap.doc_of[twin]:
-                    dups.setdefault(twin, []).append(row)
-            elif len(kept) < k:
-                kept.append(row)
+        kept, dups = fold_duplicates(snap, ranked, k, collect_duplicates)
         scores = dict(ranked)
         make = lambda row: self._passage(snap, row, scores[row])
         passages = [make(r) for r in kept]
@@ -377,128 +320,6 @@ class Index:
         return Passage(doc_id=doc_id, title=title, text=snap.texts[row], start=int(snap.starts[row]),
                        end=int(snap.ends[row]), score=float(score), lang=lang, date=date, source=source,
                        chunk_id=int(snap.chunk_ids[row]), url=url, author=author)
-
-
-def _names_author(wanted: str | list[str], author: str) -> bool:
-    """An article with several authors ("A; B") matches any of them, case-folded; a
-    surname alone matches its author."""
-    names = [n.strip().casefold() for n in author.split(";") if n.strip()]
-    wanted = [wanted] if isinstance(wanted, str) else wanted
-    for want in (w.strip().casefold() for w in wanted):
-        if any(re.search(rf"(?<!\w){re.escape(want)}(?!\w)", n) for n in names):
-            return True
-    return False
-
-
-# The dense score of a typical answer in another language: calibration puts it at
-# TYPICAL_ANSWER, and _dense discounts it. Against TYPICAL_ANSWER alone (a double discount)
-# the mixed XQuAD corpus's ar→en hybrid R@1 fell from 79.0 to 71.8, below its dense 78.3.
-TYPICAL_ACROSS = TYPICAL_ANSWER * CROSS_LANGUAGE_DENSE
-# How much of that share a row in another language loses when it states none of the query's
-# names ("And with Pakistan? co-produced" against an Arabic passage on co-production with
-# Türkiye, which e5 ranked first). Compared on XQuAD hybrid R@1 over the same dense and BM25
-# lists (DENSE_WEIGHT 0.5): 0.3 keeps the mixed corpus's en→ar at 81.4 and lifts en→ar from
-# 82.4 to 82.8; 0.5 cost the mixed corpus 2.4 points and 0.7 8.3 (XQuAD's Arabic often renders
-# a name in a way no skeleton matches); scaling by the share of names stated cost 2.9 at 0.5.
-# bench/retrieval.py gives the figures of record (docs/BENCHMARKS.md §1a).
-UNNAMED_ACROSS = 0.3
-
-
-def names_a_name(query: str, texts: list[str]) -> list[bool]:
-    """For each text in another script than `query`, whether it states one of the query's
-    Latin-script names by transliteration (Pakistan ~ باكستان, a consonant skeleton of at
-    least three letters); True for all when the query names none a skeleton can check
-    (Russia ~ روسيا is too short to tell from other words)."""
-    from .facts import name_key, name_keys
-    from .question import subject_words
-
-    names = [k for k in (name_key(w) for w in subject_words(query) if _LATIN_NAME.fullmatch(w))
-             if len(k) >= 3 and k.isascii()]
-    if not names:
-        return [True] * len(texts)
-    return [any(_skeletons_prefix(n, key) for n in names for key in name_keys(text)) for text in texts]
-
-
-_LATIN_NAME = re.compile(r"[A-Za-zÀ-ÿ’'-]+")
-
-
-def _skeletons_prefix(a: str, b: str) -> bool:
-    short, long_ = sorted((a, b), key=len)
-    return len(short) >= 3 and long_.startswith(short)
-
-
-def fuse_convex(dense, lexical, lexical_all, weight: float, across: dict | None = None) -> list[tuple[int, float]]:
-    """weight * cosine / top cosine + (1 - weight) * BM25 / top BM25, for every row in either
-    list. A lexical-only row has its exact BM25 already; a dense-only row takes its BM25 from
-    `lexical_all`; a lexical-only row missing from the dense list gets the lowest cosine the
-    dense list holds (an upper bound on its own, so it is never underrated).
-
-    Rows in `across` are in another language than the query: BM25 cannot judge them (another
-    script shares no words), so their lexical share is what their dense cosine says, unless
-    BM25 gives more (a shared name or number): full at the score of a typical answer in another
-    language (TYPICAL_ACROSS), less below it, discounted as the dense score is
-    (CROSS_LANGUAGE_DENSE: no word confirms it), and by UNNAMED_ACROSS where `across[row]` is
-    False: the row states none of the names the query asks about (names_a_name), for which
-    BM25 would not credit a passage in the query's language either.
-    Scored 0, an English question's Arabic answer lost to every English passage sharing a word
-    with it. Taken relative to the top cosine, it turned noise into credit: for a one-name
-    query every cosine is near "unrelated", and the English passage naming هافيلسان beat the
-    Arabic one that BM25 found."""
-    if weight <= 0 or not dense:
-        return list(lexical)
-    top_dense = max(dense[0][1], 1e-6)
-    floor = dense[-1][1]
-    top_lex = lexical[0][1] if lexical else 0.0
-    cosine = dict(dense)
-    across = across or {}
-    fused = {}
-    for row in cosine.keys() | {r for r, _ in lexical}:
-        bm25 = max(float(lexical_all[row]), 0.0) / top_lex if top_lex > 0 else 0.0
-        if row in across:
-            proxy = CROSS_LANGUAGE_DENSE * min(max(cosine[row], 0.0) / TYPICAL_ACROSS, 1.0)
-            bm25 = max(bm25, proxy if across[row] else proxy * (1 - UNNAMED_ACROSS))
-        fused[row] = weight * cosine.get(row, floor) / top_dense + (1 - weight) * bm25
-    return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
-
-
-def fuse_rrf(dense, lexical, weight: float) -> list[tuple[int, float]]:
-    """Weighted reciprocal rank fusion: weight / (RRF_K + dense rank) + 1 / (RRF_K + BM25 rank)."""
-    fused: dict[int, float] = {}
-    for rank, (row, _) in enumerate(dense):
-        fused[row] = fused.get(row, 0.0) + weight / (RRF_K + rank + 1)
-    for rank, (row, _) in enumerate(lexical):
-        fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-    return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
-
-
-def _matches(wanted, value, fold: bool = False) -> bool:
-    if wanted is None:
-        return True
-    options = [wanted] if isinstance(wanted, str) else list(wanted)
-    if fold:
-        return any(str(o).casefold() == str(value).casefold() for o in options)
-    return value in options
-
-
-def _overlaps(snap, a: int, b: int) -> bool:
-    if snap.doc_of[a] != snap.doc_of[b]:
-        return False
-    inter = min(snap.ends[a], snap.ends[b]) - max(snap.starts[a], snap.starts[b])
-    shorter = min(snap.ends[a] - snap.starts[a], snap.ends[b] - snap.starts[b])
-    return inter > 0.5 * shorter
-
-
-def _same_figures(snap, a: int, b: int) -> bool:
-    """Templated news (wire copy, market reports) shares most words between items that state
-    different facts: passages fold together only when their numbers and identifiers agree."""
-    from .facts import facts_of
-
-    fa, fb = facts_of(snap.texts[a]), facts_of(snap.texts[b])
-    return fa.numbers == fb.numbers and fa.identifiers == fb.identifiers
-
-
-def _jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def load_index(path: str | Path = "index", model: str | None = None) -> Index:

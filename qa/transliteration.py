@@ -94,8 +94,10 @@ def _vocab_by_skeleton(snap) -> dict[str, dict[str, set[str]]]:
 def corroborating_terms(index, sentence: str, exclude_docs: set[str], limit: int = 2, where: dict | None = None):
     """[(passage, (start, end))]: sentences in the other script that share names with `sentence`,
     among the articles that `where` admits."""
+    from .filters import allowed_rows
+
     snap = index._snapshot
-    allowed = index._allowed_rows(snap, where)
+    allowed = allowed_rows(snap, where)
     allowed = set(allowed.tolist()) if allowed is not None else None
     names = _names(sentence)
     if not names:
