@@ -272,7 +272,14 @@ def _written_by_qa(generation: Path, path: Path) -> bool:
     return (len(rel) == 1 and rel[0] in GENERATION_FILES) or (len(rel) == 2 and rel[0] == "bm25" and rel[1] in BM25_FILES)
 
 
+# Files that keep an empty folder in version control (the repository's own index/ holds one):
+# not someone's data, so a first build may go ahead beside them (and leaves them in place).
+PLACEHOLDERS = (".gitkeep", ".keep")
+
+
 def _ours(path: Path) -> bool:
+    if path.name in PLACEHOLDERS:
+        return path.is_file() and not path.is_symlink()
     if path.name in (LOCK, f"{CURRENT}.tmp"):
         return path.is_file()
     return bool(_GENERATION_DIR.match(path.name)) and path.is_dir() and not path.is_symlink()

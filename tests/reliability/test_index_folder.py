@@ -168,6 +168,19 @@ def test_build_into_an_empty_or_new_folder_goes_ahead(tmp_path):
         assert len(qa.build_index(SEEDS, folder).added) == 5
 
 
+def test_build_into_a_folder_kept_by_a_placeholder_goes_ahead(tmp_path):
+    # A fresh clone's index/ holds only .gitkeep: `bash scripts/run.sh` must build there.
+    folder = tmp_path / "index"
+    folder.mkdir()
+    (folder / ".gitkeep").write_text("")
+    assert len(qa.build_index(SEEDS, folder).added) == 5
+    assert (folder / ".gitkeep").is_file() and qa.load_index(folder).search("Pakistan", k=1)
+    (folder / ".gitkeep").unlink()
+    (folder / "notes.txt").write_text("mine")  # beside an index, other files are still left alone
+    qa.build_index(SEEDS, folder, rebuild=True)
+    assert (folder / "notes.txt").read_text() == "mine"
+
+
 def test_build_deletes_only_files_it_wrote(seed_index_dir, tmp_path):
     index_dir = copy_of(seed_index_dir, tmp_path)
     source = tmp_path / "articles"
