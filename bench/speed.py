@@ -334,6 +334,8 @@ def run(data: Path, work: Path, limit: int | None, rounds: int, n_queries: int, 
     questions = [task.questions[i] for i in sorted(picked)]
     report = {"versions": versions(), "machine": common.machine(), "task": task.name, "articles": len(task.paragraphs),
               "rounds": rounds, "queries": len(questions), "skipped": skipped}
+    log(f"cpu: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
+        f"{' '.join(report['machine']['cpu_features']) or 'no AVX2'}")
     if "qa-onnx" in systems:  # the one-off ONNX export is not part of a build
         subprocess.run([sys.executable, "-c", "import qa.embedder as e; e.get_embedder('all-MiniLM-L6-v2')"],
                        check=True, capture_output=True, env={**os.environ, **env_for("qa-onnx")})

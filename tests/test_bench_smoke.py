@@ -112,3 +112,6 @@ def test_speed_against_peers(tmp_path):
     assert "qa-fp32/txtai build passages/s" in report["ratios"]
     assert set(report["quality"]) == {"qa", "qa-fp32"}
     assert all(0 <= m["hybrid"]["recall@5"] <= 1 for m in report["quality"].values())
+    # A speed figure is read with the instruction sets it ran on (bf16, AVX2).
+    flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    assert ("avx2" in report["machine"]["cpu_features"]) == (" avx2" in flags)
