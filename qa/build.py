@@ -161,6 +161,8 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
         shutil.copyfile(old_folder / "store.sqlite", tmp / "store.sqlite")
     conn = store.open_db(tmp / "store.sqlite")
     embedder = get_embedder(settings.model) if (plan.new or not old_folder) else None
+    if embedder is not None:
+        _export_for_readers(embedder, notes)
     if old_folder:
         vectors = VectorIndex.load(old_folder / "vectors.faiss", old_manifest.get("vector_index", FLAT))
     else:
@@ -246,6 +248,18 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
 # are a stopword guess on each article (an English piece quoting German song titles reads as
 # German), so alone they earn multilingual vectors only as a real share of the corpus.
 LATIN_SHARE = 0.05
+
+
+def _export_for_readers(embedder, notes: list[str]) -> None:
+    """Once per model: the torch-free copy readers load in a fraction of a second
+    (qa/reader_model.py). A model it cannot reproduce, or a failed export, leaves readers on
+    the torch path: the build goes on."""
+    from . import reader_model
+
+    try:
+        reader_model.export(embedder)
+    except Exception as exc:  # noqa: BLE001 (an optimisation: never a reason to fail a build)
+        notes.append(f"questions will load the full model (no fast reader: {exc})")
 
 
 def _needs_companion(settings: Settings, languages: dict) -> bool:

@@ -215,21 +215,35 @@ class _OnnxInt8:
         return np.ascontiguousarray(out, dtype="float32")
 
 
-def _onnx_file(st_model, source: str):
-    """The int8 ONNX file for this model, exported on first use (seconds) and kept."""
+def onnx_dir(source: str):
+    """The folder where ONNX exports of the model at `source` are kept (QA_ONNX_CACHE or
+    ~/.cache/qa/onnx), one per model source."""
     import hashlib
-    import tempfile
-    import warnings
     from pathlib import Path
 
     cache = Path(os.environ.get("QA_ONNX_CACHE") or Path.home() / ".cache" / "qa" / "onnx")
     key = hashlib.sha256(os.path.abspath(source).encode() if os.path.exists(source) else source.encode())
-    target = cache / f"{Path(source).name}-{key.hexdigest()[:12]}" / "model-int8.onnx"
-    if target.is_file():
-        return target
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    return cache / f"{Path(source).name}-{key.hexdigest()[:12]}"
 
+
+def _onnx_file(st_model, source: str):
+    """The int8 ONNX file for this model, exported on first use (seconds) and kept."""
+    target = onnx_dir(source) / "model-int8.onnx"
+    if not target.is_file():
+        export_onnx(st_model, target, quantize=True)
+    return target
+
+
+def export_onnx(st_model, target, quantize: bool) -> None:
+    """Write the model's transformer (input ids, attention mask, token types -> last hidden
+    state) to `target` as ONNX, its MatMul weights int8 per channel with `quantize`."""
+    import tempfile
+    import warnings
+    from pathlib import Path
+
+    import torch
+
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     transformer = st_model[0].auto_model.eval()
 
@@ -252,11 +266,14 @@ def _onnx_file(st_model, source: str):
         torch.onnx.export(Hidden(), tuple(sample[n] for n in names), str(plain), input_names=names,
                           output_names=["hidden"], opset_version=17, dynamo=False,
                           dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["hidden"]})
-        quantized = Path(tmp) / "model-int8.onnx"
-        quantize_dynamic(str(plain), str(quantized), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"], per_channel=True)
-        os.replace(quantized, target)  # atomic: a concurrent reader sees no half-written file
-    return target
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantized = Path(tmp) / "model-int8.onnx"
+            quantize_dynamic(str(plain), str(quantized), weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["MatMul"], per_channel=True)
+            plain = quantized
+        os.replace(plain, target)  # atomic: a concurrent reader sees no half-written file
 
 
 _cache_lock = threading.Lock()

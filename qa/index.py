@@ -126,6 +126,14 @@ class Index:
         return self.manifest["model"]
 
     def embedder(self):
+        """The index's model for queries and answer sentences: the torch-free export when a
+        build made one (qa/reader_model.py: a fresh process answers without importing torch),
+        else the model itself."""
+        from . import reader_model
+
+        fast = reader_model.load(self.model)
+        if fast is not None:
+            return fast
         from .embedder import get_embedder
 
         return get_embedder(self.model)
