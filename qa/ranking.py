@@ -40,6 +40,7 @@ def names_a_name(query: str, texts: list[str]) -> list[bool]:
     Latin-script names by transliteration (Pakistan ~ باكستان, a consonant skeleton of at
     least three letters); True for all when the query names none a skeleton can check
     (Russia ~ روسيا is too short to tell from other words)."""
+    from .across import _skeletons_match
     from .facts import name_key, name_keys
     from .question import subject_words
 
@@ -47,15 +48,10 @@ def names_a_name(query: str, texts: list[str]) -> list[bool]:
              if len(k) >= 3 and k.isascii()]
     if not names:
         return [True] * len(texts)
-    return [any(_skeletons_prefix(n, key) for n in names for key in name_keys(text)) for text in texts]
+    return [any(_skeletons_match(n, key) for n in names for key in name_keys(text)) for text in texts]
 
 
 _LATIN_NAME = re.compile(r"[A-Za-zÀ-ÿ’'-]+")
-
-
-def _skeletons_prefix(a: str, b: str) -> bool:
-    short, long_ = sorted((a, b), key=len)
-    return len(short) >= 3 and long_.startswith(short)
 
 
 def fuse_convex(dense, lexical, lexical_all, weight: float, across: dict | None = None) -> list[tuple[int, float]]:
