@@ -142,13 +142,3 @@ def load(model: str) -> OnnxReader | None:
         return OnnxReader(model, folder, meta)
     except (OSError, ValueError, KeyError, ImportError):
         return None  # no export, or one this version cannot read: the torch path answers
-
-
-def forget(model: str) -> None:
-    """Remove `model`'s export (tests; a broken cache)."""
-    from .embedder import onnx_dir, resolve_model
-
-    for name in (META_FILE, MODEL_FILE, TOKENIZER_FILE):
-        (onnx_dir(resolve_model(model)) / name).unlink(missing_ok=True)
-    load.cache_clear()
-
