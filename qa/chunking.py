@@ -97,13 +97,27 @@ def sentences(text: str) -> list[tuple[int, int]]:
 _ABBREVIATION = re.compile(r"(\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|St|U\.S|U\.K|H\.E|No|vs|etc|e\.g|i\.e))\.$")
 
 
+# A lone Arabic letter and a full stop is an initial ("م. ثيو كيرني", "فريديريك و. موت"), as
+# "M." is in English, except after a year, where م. / هـ. are the era (570 م.) and may end it.
+_AR_INITIAL = re.compile(r"(?:^|\s)[\u0621-\u064a]\.$")
+
+
+def _arabic_initial(sentence: str) -> bool:
+    m = _AR_INITIAL.search(sentence)
+    if not m:
+        return False
+    before = sentence[:m.start()].split()
+    return not (before and before[-1].strip("(،,").isdigit())
+
+
 def _merge_abbreviations(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged:
             ps, pe = merged[-1]
             gap = text[pe:s]
-            if "\n" not in gap and (_ABBREVIATION.search(text[ps:pe]) or text[s:s + 1].islower()):
+            if "\n" not in gap and (_ABBREVIATION.search(text[ps:pe]) or _arabic_initial(text[ps:pe])
+                                     or text[s:s + 1].islower()):
                 merged[-1] = (ps, e)
                 continue
         merged.append((s, e))

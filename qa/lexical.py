@@ -29,15 +29,28 @@ my myself no nor not now of off on once only or other our ours ourselves out ove
 so some such than that the their theirs them themselves then there these they this those through to
 too under until up very was we were what when where which while who whom why will with would you your
 yours yourself yourselves also has said says say""".split())
-AR_STOPWORDS = frozenset("""
-في من على الى إلى عن مع هذا هذه ذلك تلك التي الذي الذين ما لا لم لن ان أن إن كان كانت قد هو هي هم
-او أو ثم بين كل بعض عند حتى اذا إذا منذ خلال حيث وقد وفي ومن كما""".split())
+
+
+def normalize_letters(word: str) -> str:
+    """Diacritics and tatweel out; alef, yaa and taa-marbuta variants unified."""
+    word = _AR_DIACRITICS.sub("", word)
+    word = re.sub("[إأآٱ]", "ا", word)
+    return word.replace("ى", "ي").replace("ة", "ه").replace("ؤ", "و").replace("ئ", "ي")
+
+
+# Function words, and the question words English drops too (what/when/where/who/how/why/
+# which): "متى ولد؟" must rank by ولد, not by every passage with متى in it. Compared after
+# the letter unification (normalize_letters), so أين and اين, متى and متي are one word.
+AR_STOPWORDS = frozenset(map(lambda w: normalize_letters(w), """
+في من على الى إلى عن مع هذا هذه ذلك تلك التي الذي الذين اللذان اللتان اللواتي ما لا لم لن ان أن إن
+كان كانت قد هو هي هم هما هن او أو ثم بين كل بعض عند حتى اذا إذا منذ خلال حيث وقد وفي ومن كما
+متى أين كيف لماذا ماذا لما كم هل أي أية لمن ممن عمن مما عما فيما بما ال وهو وهي وكان وكانت
+به بها له لها لهم فيه فيها منه منها عليه عليها إليه إليها عنه عنها لدى ليس لكن ولكن لقد أيضا
+ذات ذو غير سوى كذلك هناك هنا تم يتم""".split()))
 
 
 def normalize_arabic(word: str) -> str:
-    word = _AR_DIACRITICS.sub("", word)
-    word = re.sub("[إأآٱ]", "ا", word)
-    word = word.replace("ى", "ي").replace("ة", "ه").replace("ؤ", "و").replace("ئ", "ي")
+    word = normalize_letters(word)
     for prefix in _AR_PREFIXES:
         # A one-letter prefix may be part of the root (لقاء): strip it only from longer words.
         rest = len(word) - len(prefix)
@@ -64,10 +77,10 @@ def tokenize(text: str) -> list[str]:
     out = []
     for word in _WORD.findall(text):
         if _AR_LETTER.search(word):
-            if word in AR_STOPWORDS:
+            if normalize_letters(word) in AR_STOPWORDS:
                 continue
             word = normalize_arabic(word)
-            if word and normalize_arabic(word) not in AR_STOPWORDS:
+            if word and word not in AR_STOPWORDS:
                 out.append(word)
         elif word not in EN_STOPWORDS and not word.isdigit() or (word.isdigit() and len(word) >= 2):
             out.append(stemmer.stemWord(word))

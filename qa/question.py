@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .facts import Facts, _IDENT, _LATIN_WORD, _NOT_NAMES
-from .lexical import AR_STOPWORDS, normalize_arabic
+from .lexical import AR_STOPWORDS, normalize_arabic, normalize_letters
 
 # First words of questions and requests: capitalised, but not names.
 _OPENERS = frozenset("""
@@ -78,7 +78,7 @@ def _arabic_names(question: str) -> list[str]:
     words = _AR_CONTENT.findall(question)
     found = []
     for i, word in enumerate(words):
-        if word in AR_STOPWORDS or normalize_arabic(word) in _AR_QUESTION_WORDS:
+        if normalize_letters(word) in AR_STOPWORDS or normalize_arabic(word) in _AR_QUESTION_WORDS:
             continue
         m = _AR_DEFINITE.match(word)
         after_cue = i > 0 and words[i - 1] in _AR_NAME_CUES
