@@ -5,6 +5,7 @@ import hashlib
 import json
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -12,10 +13,9 @@ from typing import Callable
 import numpy as np
 
 from . import storage, store
-from .chunking import chunk_text
 from .errors import IndexCorruptError, SourceNotFoundError
-from .lexical import LexicalIndex, tokenize
-from .articles import load_article
+from .lexical import LexicalIndex
+from .reading import ChunkPlan, read_article, skip_reason
 from .readers import Skip, walk
 from .registry import page_charsets, page_urls
 from .settings import Settings, from_env
@@ -43,10 +43,13 @@ class _Plan:
 
 def build_index(source: str | Path = "seeds", index: str | Path = "index", *, model: str | None = None,
                 settings: Settings | None = None, rebuild: bool = False, progress: Progress | None = None,
-                crash_hook: Callable[[str], None] | None = None) -> BuildReport:
+                crash_hook: Callable[[str], None] | None = None, ray: str | bool | None = None) -> BuildReport:
     """Index the articles under `source` into the folder `index`; see BuildReport.
 
     Incremental: only new or changed articles are read and embedded; deleted ones leave.
+    `ray`: read and embed on a Ray cluster (qa/distributed.py): True starts a local Ray (or
+    joins RAY_ADDRESS), a string is the address of a cluster to join; this process still
+    writes the index, in the same format.
     `crash_hook(point)` is called at labelled points (tests kill the process there).
     """
     started = time.perf_counter()
@@ -57,6 +60,10 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
     hook = crash_hook or (lambda point: None)
     report = progress or (lambda stage, done, total: None)
     storage.check_index_folder(index_dir)  # before the lock file is created: touch nothing there
+    if ray:
+        from .distributed import require_ray
+
+        require_ray()  # says how to install Ray before any work
     with storage.build_lock(index_dir):
         old_folder, old_manifest = _previous(index_dir, settings, rebuild)
         _tidy(index_dir)
@@ -77,8 +84,9 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
                                seconds=time.perf_counter() - started)
         name, tmp = storage.new_generation_dir(index_dir)
         hook("generation-started")
-        embedded, chunks, skipped, shape = _write_generation(
-            tmp, old_folder, old_manifest, plan, settings, report, hook, notes)
+        with _cluster(ray) as cluster:
+            embedded, chunks, skipped, shape = _write_generation(
+                tmp, old_folder, old_manifest, plan, settings, report, hook, notes, cluster)
         manifest = _manifest(settings, tmp, chunks, shape)
         storage.commit_generation(index_dir, name, tmp, manifest, crash_hook=hook)
         storage.clean_leftovers(index_dir)
@@ -90,6 +98,17 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
         unchanged=sorted(plan.unchanged), skipped=plan.skipped + skipped,
         duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
         chunks=chunks, embedded=embedded, seconds=time.perf_counter() - started, notes=notes)
+
+
+@contextmanager
+def _cluster(ray: str | bool | None):
+    if not ray:
+        yield None
+        return
+    from .distributed import Cluster
+
+    with Cluster(ray if isinstance(ray, str) else None).session() as cluster:
+        yield cluster
 
 
 def _previous(index_dir: Path, settings: Settings, rebuild: bool):
@@ -154,7 +173,7 @@ def _plan(source: Path, settings: Settings, old_conn) -> _Plan:
 
 
 def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings: Settings, report, hook,
-                      notes: list[str]):
+                      notes: list[str], cluster=None):
     from .embedder import get_embedder
 
     if old_folder:
@@ -178,41 +197,26 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
     skipped: list[tuple[str, str]] = []
     rows, embed_texts = [], []
     next_id = store.next_chunk_id(conn)
-    if embedder:
-        size = min(settings.chunk_tokens,
-                   embedder.max_tokens - embedder.special_tokens() - settings.title_tokens - 1)
-        overlap = min(settings.chunk_overlap, size // 2)
-    fetched_from = page_urls(plan.source) if plan.new else {}
-    charsets = page_charsets(plan.source) if plan.new else {}
-    for n, (doc_id, path) in enumerate(sorted(plan.new.items()), 1):
+    for n, (doc_id, read, reason) in enumerate(_read_new(plan, settings, embedder, cluster), 1):
         report("reading", n, len(plan.new))
-        try:
-            article = load_article(path, doc_id, settings.max_file_bytes, url=fetched_from.get(doc_id),
-                                   charset=charsets.get(doc_id))
-        except Skip as why:
-            skipped.append((doc_id, str(why)))
+        if read is None:
+            skipped.append((doc_id, reason))
             continue
-        except OSError as exc:
-            skipped.append((doc_id, f"unreadable: {exc.strerror or exc}"))
-            continue
-        store.insert_article(conn, article)
-        prefix = _title_prefix(article.title, embedder, settings.title_tokens)
-        for order, chunk in enumerate(chunk_text(article.text, embedder.count_tokens, size, overlap)):
-            rows.append((next_id, doc_id, order, chunk.start, chunk.end, chunk.tokens, chunk.text,
-                         json.dumps(tokenize(f"{article.title}\n{chunk.text}" if chunk.start else chunk.text),
-                                    ensure_ascii=False)))
-            use_prefix = prefix and chunk.start > 0 and prefix not in chunk.text
-            embed_texts.append(f"{prefix}\n{chunk.text}" if use_prefix else chunk.text)
+        store.insert_article(conn, read.article)
+        for chunk, text in zip(read.chunks, read.texts):
+            rows.append((next_id, doc_id, *chunk))
+            embed_texts.append(text)
             next_id += 1
     hook("read")
-    vectors_new = _embed(embedder, embed_texts, settings, report) if embed_texts else None
-    hook("embedded")
     if rows:
         store.insert_chunks(conn, rows)
-        vectors.add(np.array([r[0] for r in rows], dtype="int64"), vectors_new)
+        ids = np.array([r[0] for r in rows], dtype="int64")
+        for shard_ids, shard in _embed(embedder, ids, embed_texts, settings, report, cluster=cluster):
+            vectors.add(shard_ids, shard)
+    hook("embedded")
     conn.execute("COMMIT")
     companion = _companion(tmp, old_folder, old_manifest, conn, settings, gone_ids,
-                           {r[0]: t for r, t in zip(rows, embed_texts)}, report, notes)
+                           {r[0]: t for r, t in zip(rows, embed_texts)}, report, notes, cluster)
     report("writing", 0, 1)
     all_rows = conn.execute("SELECT chunk_id, terms FROM chunks ORDER BY chunk_id").fetchall()
     conn.close()
@@ -242,6 +246,26 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
              else old_manifest.get("embedding"),
              "companion": companion}
     return len(embed_texts), len(all_rows), skipped, shape
+
+
+def _read_new(plan: _Plan, settings: Settings, embedder, cluster):
+    """(doc_id, ReadArticle or None, skip reason or None) for each new or changed article, in
+    doc_id order (chunk ids follow it), read here or by Ray tasks."""
+    if not plan.new:
+        return
+    size = min(settings.chunk_tokens, embedder.max_tokens - embedder.special_tokens() - settings.title_tokens - 1)
+    chunking = ChunkPlan(size=size, overlap=min(settings.chunk_overlap, size // 2),
+                         title_tokens=settings.title_tokens, max_file_bytes=settings.max_file_bytes)
+    fetched_from, charsets = page_urls(plan.source), page_charsets(plan.source)
+    items = [(doc_id, path, fetched_from.get(doc_id), charsets.get(doc_id)) for doc_id, path in sorted(plan.new.items())]
+    if cluster is not None:
+        yield from cluster.read(items, settings.model, chunking)
+        return
+    for doc_id, path, url, charset in items:
+        try:
+            yield doc_id, read_article(doc_id, path, chunking, embedder.count_tokens, url=url, charset=charset), None
+        except (Skip, OSError) as exc:
+            yield doc_id, None, skip_reason(exc)
 
 
 # Languages told apart by script (qa.cleaning.detect_language) are certain; Latin-script ones
@@ -290,7 +314,7 @@ def _companion_missing(old_manifest: dict, settings: Settings) -> bool:
 
 
 def _companion(tmp: Path, old_folder, old_manifest, conn, settings: Settings, gone_ids, new_texts: dict,
-               report, notes: list[str]) -> dict | None:
+               report, notes: list[str], cluster=None) -> dict | None:
     """Multilingual vectors beside the main ones (qa/multilingual.py), for every chunk, when the
     corpus holds a language the main model does not cover (or Settings.multilingual says
     always). An English-only corpus embeds nothing more. Returns the manifest's "companion"."""
@@ -317,29 +341,30 @@ def _companion(tmp: Path, old_folder, old_manifest, conn, settings: Settings, go
         todo = [(cid, new_texts.get(cid) or (f"{title}\n{text}" if start and title not in text else text))
                 for cid, start, text, title in rows]
     if todo:
-        embedded = _embed(model, [t for _, t in todo], settings, report, stage="multilingual")
-        vectors.add(np.array([cid for cid, _ in todo], dtype="int64"), embedded)
+        ids = np.array([cid for cid, _ in todo], dtype="int64")
+        for shard_ids, shard in _embed(model, ids, [t for _, t in todo], settings, report, "multilingual",
+                                       cluster, which="companion"):
+            vectors.add(shard_ids, shard)
     vectors.save(tmp / "companion.faiss")
     return {**model.identity, "vector_index": vectors.kind, "vectors": len(vectors)}
 
 
-def _title_prefix(title: str, embedder, budget: int) -> str:
-    words = title.split()
-    while words and embedder.count_tokens(" ".join(words)) > budget:
-        words.pop()
-    return " ".join(words)
-
-
-def _embed(embedder, texts: list[str], settings: Settings, report, stage: str = "embedding") -> np.ndarray:
+def _embed(embedder, ids: np.ndarray, texts: list[str], settings: Settings, report, stage: str = "embedding",
+           cluster=None, which: str = "main"):
+    """Yields (chunk ids, vectors) shards of at most EMBED_SLICE: the builder adds each to the
+    index as it comes and never holds every vector of a build at once. On a Ray cluster the
+    shards come from its actors (qa.distributed); here, from the model in this process."""
+    if cluster is not None:
+        yield from cluster.embed(which, settings.model if which == "main" else None, ids, texts,
+                                 settings.batch_size, report, stage)
+        return
     # One global sort by length, then slices: batches hold texts of similar length (little
     # padding) and the caller sees progress between slices.
     order = np.argsort([-len(t) for t in texts], kind="stable")
-    out = np.zeros((len(texts), embedder.dimension), dtype="float32")
     for begin in range(0, len(texts), EMBED_SLICE):
         part = order[begin:begin + EMBED_SLICE]
-        out[part] = embedder.documents([texts[i] for i in part], batch_size=settings.batch_size)
+        yield ids[part], embedder.documents([texts[i] for i in part], batch_size=settings.batch_size)
         report(stage, min(begin + EMBED_SLICE, len(texts)), len(texts))
-    return out
 
 
 def _manifest(settings: Settings, tmp: Path, chunks: int, dims: dict) -> dict:

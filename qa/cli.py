@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)")
     b.add_argument("--model-languages", help="languages the model covers, e.g. en or en,ar or * (default: inferred)")
     b.add_argument("--rebuild", action="store_true", help="start a fresh index instead of updating")
+    b.add_argument("--ray", nargs="?", const=True, metavar="ADDRESS",
+                   help="read and embed on Ray: alone starts a local Ray (or joins RAY_ADDRESS); "
+                        "with an address (host:port) joins that cluster. Needs pip install 'qa[ray]'")
     b.add_argument("--json", action="store_true", help="print the report as JSON")
     b.set_defaults(run=_build)
 
@@ -178,7 +181,8 @@ def _build(args) -> int:
 
     settings = from_env(model=args.model, model_languages=args.model_languages)
     with _Progress() as progress:
-        report = build_index(args.source, args.index, settings=settings, rebuild=args.rebuild, progress=progress)
+        report = build_index(args.source, args.index, settings=settings, rebuild=args.rebuild, progress=progress,
+                             ray=args.ray)
     print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report)
     return 0
 
