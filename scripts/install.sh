@@ -10,8 +10,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 python -c "import torch" 2>/dev/null || pip install -q torch==2.13.0
 if [ "${1:-}" = "--test" ]; then
     # The bench extra (LangChain, txtai, onnxruntime, matplotlib) lets the benchmark smoke
-    # tests run against the peers; the product itself never imports them.
-    pip install -q -e ".[test,bench]"
+    # tests run against the peers; the product itself never imports them. The ray extra is
+    # for the tests of builds on a (local, two-node) Ray cluster.
+    pip install -q -e ".[test,bench,ray]"
     if [ ! -x /usr/bin/chromium ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     fi

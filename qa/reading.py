@@ -1,0 +1,65 @@
+"""One article file -> its Article, chunk rows and the texts to embed: the per-file work of a
+build, the same function whether it runs in the builder's process or as a Ray task on
+another machine (qa/distributed.py)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .articles import load_article
+from .chunking import chunk_text
+from .lexical import tokenize
+from .readers import Skip
+from .types import Article
+
+
+@dataclass
+class ChunkPlan:
+    """How a build cuts articles: tokens per chunk and overlap (fitted under the model's
+    limit with room for the title prefix), the title budget and the largest file read."""
+
+    size: int
+    overlap: int
+    title_tokens: int
+    max_file_bytes: int
+
+
+@dataclass
+class ReadArticle:
+    """An article ready to store: `chunks` are (order, start, end, tokens, text, terms JSON)
+    without chunk ids (the builder numbers them), `texts` what to embed for each."""
+
+    article: Article
+    chunks: list[tuple]
+    texts: list[str]
+
+
+def read_article(doc_id: str, path: Path, plan: ChunkPlan, count_tokens, url: str | None = None,
+                 charset: str | None = None) -> ReadArticle:
+    """Raises Skip (with the reason) or OSError for a file that gives no article."""
+    article = load_article(path, doc_id, plan.max_file_bytes, url=url, charset=charset)
+    prefix = title_prefix(article.title, count_tokens, plan.title_tokens)
+    chunks, texts = [], []
+    for order, chunk in enumerate(chunk_text(article.text, count_tokens, plan.size, plan.overlap)):
+        # The first chunk's terms include the title: a search for the headline's words finds it.
+        terms = tokenize(f"{article.title}\n{chunk.text}" if chunk.start else chunk.text)
+        chunks.append((order, chunk.start, chunk.end, chunk.tokens, chunk.text,
+                       json.dumps(terms, ensure_ascii=False)))
+        use_prefix = prefix and chunk.start > 0 and prefix not in chunk.text
+        texts.append(f"{prefix}\n{chunk.text}" if use_prefix else chunk.text)
+    return ReadArticle(article, chunks, texts)
+
+
+def skip_reason(exc: Exception) -> str:
+    """The one line a build report gives for a file read_article refused."""
+    if isinstance(exc, Skip):
+        return str(exc)
+    return f"unreadable: {getattr(exc, 'strerror', None) or exc}"
+
+
+def title_prefix(title: str, count_tokens, budget: int) -> str:
+    words = title.split()
+    while words and count_tokens(" ".join(words)) > budget:
+        words.pop()
+    return " ".join(words)
