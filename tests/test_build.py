@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import qa
-from qa.build import _title_prefix
+from qa.reading import title_prefix
 
 from corpus import PAKISTAN, RUSSIA, SEEDS, TURKEY_AR, TURKEY_EN, TURKEY_MEETING
 
@@ -46,7 +46,7 @@ def test_no_chunk_exceeds_the_model_limit(seed_index_dir, embedder):
     limit = embedder.max_tokens - embedder.special_tokens()
     settings = qa.Settings()
     for doc_id, start, end, text, _, title in all_chunks(seed_index_dir):
-        prefix = _title_prefix(title, embedder, settings.title_tokens)
+        prefix = title_prefix(title, embedder.count_tokens, settings.title_tokens)
         embedded = f"{prefix}\n{text}" if start else text
         assert embedder.count_tokens(embedded) <= limit, (doc_id, start)
         assert embedder.count_tokens(text) <= settings.chunk_tokens
