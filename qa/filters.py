@@ -11,24 +11,40 @@ from .validation import check_where
 
 def allowed_rows(snap, where: dict | None) -> np.ndarray | None:
     """Rows of the articles that pass `where`. Every value is checked up front (check_where),
-    whatever the articles hold, so a bad date is refused even when no article is dated."""
+    whatever the articles hold, so a bad date is refused even when no article is dated.
+    Language, doc id and dates are one SQL query over the articles table, and the rows of the
+    articles found one numpy pass: no Python loop over every article or chunk. Source and
+    author (case-folded, one of several authors, a surname) are matched in Python, on the
+    articles the other conditions leave."""
     where = check_where(where)
     if not where:
         return None
-    ok_docs = set()
-    for doc_id, (title, lang, date, source, url, author) in snap.docs.items():
-        if not _matches(where.get("lang"), lang) or not _matches(where.get("doc_id"), doc_id):
-            continue
-        if where.get("source") and not (source and _matches(where["source"], source, fold=True)):
-            continue
-        if where.get("author") and not (author and _names_author(where["author"], author)):
-            continue
-        if where.get("date_from") and not (date and date >= where["date_from"]):
-            continue
-        if where.get("date_to") and not (date and date <= where["date_to"]):
-            continue
-        ok_docs.add(doc_id)
-    return np.array([i for i, d in enumerate(snap.doc_of) if d in ok_docs], dtype="int64")
+    clauses, params = [], []
+    for key in ("lang", "doc_id"):
+        if where.get(key) is not None:
+            options = [where[key]] if isinstance(where[key], str) else list(where[key])
+            clauses.append(f"{key} IN ({', '.join('?' * len(options))})")
+            params += options
+    if where.get("date_from"):
+        clauses.append("date IS NOT NULL AND date >= ?")
+        params.append(where["date_from"])
+    if where.get("date_to"):
+        clauses.append("date IS NOT NULL AND date <= ?")
+        params.append(where["date_to"])
+    for key in ("source", "author"):
+        if where.get(key):
+            clauses.append(f"{key} IS NOT NULL")
+    ok_docs = snap.docs.select(" AND ".join(clauses) or "1", params)
+    if where.get("source") or where.get("author"):
+        ok_docs = [d for d in ok_docs if _by_source_and_author(where, snap.docs[d])]
+    return snap.doc_of.rows_of(ok_docs)
+
+
+def _by_source_and_author(where: dict, meta: tuple) -> bool:
+    title, lang, date, source, url, author = meta
+    if where.get("source") and not _matches(where["source"], source, fold=True):
+        return False
+    return not where.get("author") or _names_author(where["author"], author)
 
 
 def _matches(wanted, value, fold: bool = False) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,34 +14,15 @@ import numpy as np
 from . import storage, store
 from .cleaning import SCRIPT_LANGUAGES, detect_language
 from .errors import IndexCorruptError, IndexMismatchError
-from .lexical import LexicalIndex, tokenize
+from .lexical import tokenize
 from .manifest import check_compatible
 from .filters import allowed_rows
 from .ranking import (CANDIDATES, CROSS_LANGUAGE_DENSE, DENSE_WEIGHT, FUSION, UNCOVERED_DENSE_WEIGHT,  # noqa: F401
                       fold_duplicates, fuse_convex, fuse_rrf, names_a_name)
 from .settings import Settings, from_env
+from .snapshot import Snapshot, open_snapshot
 from .types import Article, Passage
 from .validation import FILTER_KEYS, MODES, check_where, normalize_query, validate_request  # noqa: F401
-from .vectors import VectorIndex
-
-@dataclass
-class _Snapshot:
-    name: str
-    folder: Path
-    manifest: dict
-    vectors: VectorIndex
-    lexical: LexicalIndex
-    conn: object
-    chunk_ids: np.ndarray  # row -> chunk id, sorted
-    doc_of: list[str]
-    starts: np.ndarray
-    ends: np.ndarray
-    texts: list[str]
-    terms_json: list[str]  # BM25 terms per chunk as stored: near-duplicate checks reuse them
-    docs: dict[str, tuple]  # doc_id -> (title, lang, date, source, url, author)
-    companion: VectorIndex | None = None  # multilingual vectors (manifest "companion")
-    row_lang: np.ndarray | None = None  # row -> its article's language
-
 
 class Index:
     def __init__(self, path: str | Path = "index", model: str | None = None, settings: Settings | None = None):
@@ -55,37 +35,25 @@ class Index:
         self._snapshot = self._load()
 
     # -- loading -----------------------------------------------------------------------------
-    def _load(self) -> _Snapshot:
+    def _load(self) -> Snapshot:
         folder, manifest = storage.read_manifest(self.path, verify=True)
         if self._explicit_model:
             settings = self._settings or from_env(model=self._explicit_model)
             check_compatible(manifest, settings, self.path)
         try:
-            vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"))
-            companion = VectorIndex.load(folder / "companion.faiss", manifest["companion"].get("vector_index", "flat")) \
-                if manifest.get("companion") else None
-            lexical = LexicalIndex.load(folder / "bm25")
-            conn = store.open_db(folder / "store.sqlite", readonly=True)
-            rows = conn.execute(
-                "SELECT chunk_id, doc_id, start, end, text, terms FROM chunks ORDER BY chunk_id").fetchall()
-            docs = {r[0]: tuple(r[1:]) for r in conn.execute(
-                f"SELECT doc_id, title, lang, date, source, {store.optional_columns(conn)} FROM articles")}
+            snap = open_snapshot(folder, manifest)
         except Exception as exc:  # a file that passed its checksum but is still not ours
             raise IndexCorruptError(f"cannot read the index at {self.path}: {exc}; "
                                     f"rebuild with `qa build --rebuild`") from None
-        if vectors.dimension != manifest.get("dimension") or len(vectors) != len(rows):
+        vectors, chunk_ids = snap.vectors, snap.chunk_ids
+        if vectors.dimension != manifest.get("dimension") or len(vectors) != len(chunk_ids):
             raise IndexCorruptError(
                 f"the index at {self.path} holds {len(vectors)} vectors of size {vectors.dimension} for "
-                f"{len(rows)} chunks of size {manifest.get('dimension')}; rebuild with `qa build --rebuild`")
-        chunk_ids = np.array([r[0] for r in rows], dtype="int64")
-        if not np.array_equal(np.sort(vectors.ids()), chunk_ids) or not np.array_equal(lexical.ids, chunk_ids):
+                f"{len(chunk_ids)} chunks of size {manifest.get('dimension')}; rebuild with `qa build --rebuild`")
+        if not np.array_equal(np.sort(vectors.ids()), chunk_ids) or not np.array_equal(snap.lexical.ids, chunk_ids):
             raise IndexCorruptError(f"the vectors of the index at {self.path} do not match its chunks; "
                                     f"rebuild with `qa build --rebuild`")
-        return _Snapshot(
-            name=folder.name, folder=folder, manifest=manifest, vectors=vectors, lexical=lexical, conn=conn,
-            chunk_ids=chunk_ids, doc_of=[r[1] for r in rows], starts=np.array([r[2] for r in rows]),
-            ends=np.array([r[3] for r in rows]), texts=[r[4] for r in rows], terms_json=[r[5] for r in rows],
-            docs=docs, companion=companion, row_lang=np.array([docs[r[1]][1] for r in rows], dtype=object))
+        return snap
 
     def pinned(self) -> "Index":
         """This index frozen at its current generation: several calls on the result (the

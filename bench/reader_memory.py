@@ -1,0 +1,159 @@
+"""What an open index costs as the corpus grows: open time, resident memory, hybrid and dense
+search latency, on synthetic indexes of N chunks (storage-scale benchmark: vectors are random
+unit vectors and text random words from a news vocabulary, written through qa's own storage
+code; this measures storage and search, not quality. Queries are embedded by the real model).
+
+    python bench/reader_memory.py --work /tmp/reader-mem [--chunks 100000 300000]
+                                  [--code PATH] [--label after] [--out bench/results/reader_memory.json]
+
+--code runs the measurement with the qa package at PATH (a worktree of another commit), so
+before and after are measured on the same indexes in the same run. Each measurement is a
+fresh process: RSS is the process's own (VmRSS after opening, and its peak after the searches).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DIMENSION = 384  # all-MiniLM-L6-v2
+WORDS_PER_CHUNK = 170  # ~1,000 characters, as the seeds' 200-token chunks
+CHUNKS_PER_ARTICLE = 5
+QUERIES = ["What has Egypt co-produced with Türkiye?", "joint naval exercise in the Mediterranean",
+           "defence minister visit Cairo drones", "Pakistan air force training agreement",
+           "Russian helicopters delivered to Egypt", "military industry cooperation memorandum"]
+
+
+def make_index(target: Path, chunks: int, seed: int = 0) -> None:
+    """A complete qa generation of `chunks` synthetic chunks at `target` (skipped if there)."""
+    sys.path.insert(0, str(ROOT))
+    from qa import storage, store
+    from qa.lexical import LexicalIndex, tokenize
+    from qa.settings import Settings
+    from qa.vectors import VectorIndex
+
+    if storage.current_generation(target) if target.is_dir() else None:
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    vocab = sorted(set(tokenize_words(ROOT / "seeds")))
+    name, tmp = storage.new_generation_dir(target)
+    conn = store.open_db(tmp / "store.sqlite")
+    conn.execute("BEGIN")
+    vectors = VectorIndex.empty(DIMENSION)
+    terms_all = []
+    for start in range(0, chunks, 10_000):
+        ids = np.arange(start, min(chunks, start + 10_000), dtype="int64")
+        rows = []
+        for cid in ids.tolist():
+            doc = f"a{cid // CHUNKS_PER_ARTICLE:07d}.txt"
+            if cid % CHUNKS_PER_ARTICLE == 0:
+                conn.execute("INSERT INTO articles(doc_id, title, lang, date, source, content_hash, text, removed)"
+                             " VALUES (?,?,?,?,?,?,?,?)", (doc, f"Article {doc}", "en",
+                                                            f"20{10 + cid % 15:02d}-0{1 + cid % 9}-1{cid % 10}",
+                                                            "Synthetic News", f"{cid:064x}", "", "[]"))
+            text = " ".join(vocab[i] for i in rng.integers(0, len(vocab), WORDS_PER_CHUNK))
+            terms = tokenize(text)
+            terms_all.append(terms)
+            rows.append((cid, doc, cid % CHUNKS_PER_ARTICLE, 0, len(text), WORDS_PER_CHUNK, text,
+                         json.dumps(terms)))
+        store.insert_chunks(conn, rows)
+        block = rng.standard_normal((len(ids), DIMENSION)).astype("float32")
+        vectors.add(ids, block / np.linalg.norm(block, axis=1, keepdims=True))
+        print(f"  {target.name}: {ids[-1] + 1:,} chunks written", flush=True)
+    conn.execute("COMMIT")
+    conn.close()
+    vectors.save(tmp / "vectors.faiss")
+    (tmp / "bm25").mkdir()
+    LexicalIndex.build(terms_all, np.arange(chunks, dtype="int64")).save(tmp / "bm25")
+    settings = Settings()
+    manifest = {"format_version": storage.FORMAT_VERSION, "model": settings.model, "model_languages": ["en"],
+                "dimension": DIMENSION, "normalized": True, "metric": "inner_product", "vector_index": "flat",
+                "max_tokens": 256, "embedding": {"backend": "synthetic", "precision": "fp32"},
+                "chunk_tokens": settings.chunk_tokens, "chunk_overlap": settings.chunk_overlap,
+                "title_tokens": settings.title_tokens,
+                "counts": {"articles": -(-chunks // CHUNKS_PER_ARTICLE), "chunks": chunks, "languages": {"en": 1}},
+                "built_at": storage.now_iso()}
+    storage.commit_generation(target, name, tmp, manifest)
+
+
+def tokenize_words(folder: Path) -> list[str]:
+    import re
+
+    words = []
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix in (".txt", ".md", ".html"):
+            words += re.findall(r"[A-Za-z][a-z]{2,}", path.read_text(encoding="utf-8", errors="replace"))
+    return words
+
+
+def measure(index: Path) -> dict:
+    """In this (fresh) process: open, then searches; RSS from /proc/self/status."""
+    import qa
+
+    before = _status("VmRSS")
+    started = time.perf_counter()
+    opened = qa.load_index(index)
+    open_s = time.perf_counter() - started
+    opened_rss = _status("VmRSS")
+    opened.search(QUERIES[0], k=5)  # the model loads once: not part of a search's latency
+    times: dict[str, list[float]] = {"hybrid": [], "dense": [], "hybrid_filtered": []}
+    for round_ in range(5):
+        for q in QUERIES:
+            for mode, where in (("hybrid", None), ("dense", None), ("hybrid_filtered", {"date_from": "2020-01-01"})):
+                t = time.perf_counter()
+                opened.search(q, k=5, mode="dense" if mode == "dense" else "hybrid", where=where)
+                times[mode].append((time.perf_counter() - t) * 1000)
+    out = {"qa": str(Path(qa.__file__).parent), "open_s": round(open_s, 3), "rss_open_mb": round((opened_rss - before) / 1024, 1),
+           "rss_process_mb": round(_status("VmRSS") / 1024, 1), "peak_rss_mb": round(_status("VmHWM") / 1024, 1)}
+    for mode, values in times.items():
+        out[f"{mode}_p50_ms"] = round(float(np.percentile(values, 50)), 2)
+        out[f"{mode}_p95_ms"] = round(float(np.percentile(values, 95)), 2)
+    return out
+
+
+def _status(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])  # kB
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--chunks", type=int, nargs="+", default=[100_000, 300_000])
+    parser.add_argument("--code", type=Path, default=ROOT, help="qa source tree to measure (default: this one)")
+    parser.add_argument("--label", default="this tree")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "reader_memory.json")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child)))
+        return
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    for n in args.chunks:
+        index = args.work / f"synthetic-{n}"
+        make_index(index, n)
+        env = {**os.environ, "PYTHONPATH": str(args.code.resolve()), "HF_HUB_OFFLINE": "1"}
+        run = subprocess.run([sys.executable, __file__, "--work", str(args.work), "--child", str(index)],
+                             capture_output=True, text=True, env=env, cwd=str(args.code))
+        if run.returncode:
+            sys.exit(run.stderr[-3000:])
+        row = json.loads(run.stdout.strip().splitlines()[-1])
+        results.setdefault(args.label, {})[str(n)] = row
+        print(f"{args.label} {n:,} chunks: {row}", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
