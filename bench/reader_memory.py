@@ -31,13 +31,19 @@ QUERIES = ["What has Egypt co-produced with Türkiye?", "joint naval exercise in
            "Russian helicopters delivered to Egypt", "military industry cooperation memorandum"]
 
 
-def make_index(target: Path, chunks: int, seed: int = 0) -> None:
-    """A complete qa generation of `chunks` synthetic chunks at `target` (skipped if there)."""
+def make_index(target: Path, chunks: int, kind: str = "flat", seed: int = 0) -> None:
+    """A complete qa generation of `chunks` synthetic chunks at `target` (skipped if there).
+    kind "flat" keeps exact vectors whatever the size; "auto" stores them as a build of that
+    size would (qa.build._fit_kind: HNSW above 100,000, IVF over 8-bit codes above 1,000,000).
+    Vectors are bench/scale.py's "clustered" kind (topics, as sentence embeddings have)."""
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
     from qa import storage, store
+    from qa.build import _fit_kind
     from qa.lexical import LexicalIndex, tokenize
     from qa.settings import Settings
     from qa.vectors import VectorIndex
+    from scale import make_dataset
 
     if storage.current_generation(target) if target.is_dir() else None:
         return
@@ -48,6 +54,7 @@ def make_index(target: Path, chunks: int, seed: int = 0) -> None:
     conn = store.open_db(tmp / "store.sqlite")
     conn.execute("BEGIN")
     vectors = VectorIndex.empty(DIMENSION)
+    base, _ = make_dataset("clustered", chunks, 1)
     terms_all = []
     for start in range(0, chunks, 10_000):
         ids = np.arange(start, min(chunks, start + 10_000), dtype="int64")
@@ -65,17 +72,20 @@ def make_index(target: Path, chunks: int, seed: int = 0) -> None:
             rows.append((cid, doc, cid % CHUNKS_PER_ARTICLE, 0, len(text), WORDS_PER_CHUNK, text,
                          json.dumps(terms)))
         store.insert_chunks(conn, rows)
-        block = rng.standard_normal((len(ids), DIMENSION)).astype("float32")
-        vectors.add(ids, block / np.linalg.norm(block, axis=1, keepdims=True))
+        vectors.add(ids, base[ids])
         print(f"  {target.name}: {ids[-1] + 1:,} chunks written", flush=True)
     conn.execute("COMMIT")
     conn.close()
+    del base
+    if kind == "auto":
+        vectors = _fit_kind(vectors, Settings())
     vectors.save(tmp / "vectors.faiss")
     (tmp / "bm25").mkdir()
     LexicalIndex.build(terms_all, np.arange(chunks, dtype="int64")).save(tmp / "bm25")
     settings = Settings()
     manifest = {"format_version": storage.FORMAT_VERSION, "model": settings.model, "model_languages": ["en"],
-                "dimension": DIMENSION, "normalized": True, "metric": "inner_product", "vector_index": "flat",
+                "dimension": DIMENSION, "normalized": True, "metric": "inner_product", "vector_index": vectors.kind,
+                **({"vector_search": vectors.tuning} if vectors.tuning else {}),
                 "max_tokens": 256, "embedding": {"backend": "synthetic", "precision": "fp32"},
                 "chunk_tokens": settings.chunk_tokens, "chunk_overlap": settings.chunk_overlap,
                 "title_tokens": settings.title_tokens,
@@ -132,6 +142,8 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, nargs="+", default=[100_000, 300_000])
     parser.add_argument("--code", type=Path, default=ROOT, help="qa source tree to measure (default: this one)")
     parser.add_argument("--label", default="this tree")
+    parser.add_argument("--kind", choices=("flat", "auto"), default="flat",
+                        help="flat: exact vectors at every size; auto: as a build would store them")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "reader_memory.json")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -140,14 +152,16 @@ def main() -> None:
         return
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for n in args.chunks:
-        index = args.work / f"synthetic-{n}"
-        make_index(index, n)
+        index = args.work / f"synthetic-{n}-{args.kind}"
+        make_index(index, n, args.kind)
         env = {**os.environ, "PYTHONPATH": str(args.code.resolve()), "HF_HUB_OFFLINE": "1"}
         run = subprocess.run([sys.executable, __file__, "--work", str(args.work), "--child", str(index)],
                              capture_output=True, text=True, env=env, cwd=str(args.code))
         if run.returncode:
             sys.exit(run.stderr[-3000:])
         row = json.loads(run.stdout.strip().splitlines()[-1])
+        row["vector_index"] = json.loads(next(index.glob("g*/manifest.json")).read_text()).get("vector_search") \
+            or args.kind
         results.setdefault(args.label, {})[str(n)] = row
         print(f"{args.label} {n:,} chunks: {row}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -69,6 +69,9 @@ IVF_TRAIN_PER_LIST = 40  # faiss warns below 39 points per centroid; more only s
 WARMUP_QUERIES = 5
 DISTRIBUTIONS = ("clustered", "uniform")
 INDEXES = ("flat", "hnsw", "ivf")
+# Compressed codes (8-bit scalar quantisation: 384 bytes a vector instead of 1,536), for the
+# reader whose memory must not grow by 1.5 KB a chunk (issue 13); run with --indexes.
+COMPRESSED = ("ivf-sq8", "hnsw-sq8")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -201,6 +204,13 @@ def new_index(kind: str, size: int):
         # The quantizer is owned by the Python wrapper; faiss keeps a reference via the index.
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, nlist, faiss.METRIC_INNER_PRODUCT)
         return index, {"nlist": nlist}
+    if kind == "ivf-sq8":
+        nlist = ivf_nlist(size)
+        return faiss.index_factory(DIM, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT), {"nlist": nlist}
+    if kind == "hnsw-sq8":
+        index = faiss.IndexHNSWSQ(DIM, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        return index, {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}
     raise ValueError(f"unknown index {kind!r}")
 
 
@@ -213,7 +223,7 @@ def build(kind: str, base: np.ndarray) -> tuple[object, dict, dict]:
         start = time.perf_counter()
         if not index.is_trained:
             # Rows are i.i.d., so a prefix is a random sample; capping it keeps k-means cheap.
-            index.train(base[:params["nlist"] * IVF_TRAIN_PER_LIST])
+            index.train(base[:params["nlist"] * IVF_TRAIN_PER_LIST] if "nlist" in params else base[:100_000])
         index.add(base)
         build_s = time.perf_counter() - start
     serialized = faiss.serialize_index(index).nbytes
@@ -226,10 +236,12 @@ def build(kind: str, base: np.ndarray) -> tuple[object, dict, dict]:
 
 
 def search_settings(kind: str) -> list[dict]:
-    if kind == "hnsw":
+    if kind in ("hnsw", "hnsw-sq8"):
         return [{"efSearch": ef} for ef in HNSW_EF_SEARCH]
     if kind == "ivf":
         return [{"nprobe": p} for p in IVF_NPROBE]
+    if kind == "ivf-sq8":
+        return [{"nprobe": p} for p in IVF_NPROBE + (64,)]
     return [{}]
 
 
@@ -410,7 +422,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--distributions", nargs="+", choices=DISTRIBUTIONS, default=list(DISTRIBUTIONS))
-    p.add_argument("--indexes", nargs="+", choices=INDEXES, default=list(INDEXES),
+    p.add_argument("--indexes", nargs="+", choices=INDEXES + COMPRESSED, default=list(INDEXES),
                    help="flat always runs: it is the ground truth")
     p.add_argument("--out", type=Path, default=ROOT / "bench/results/scale.json")
     p.add_argument("--plot", type=Path, default=ROOT / "docs/img/scale.png")

@@ -21,7 +21,7 @@ from .registry import page_charsets, page_urls
 from .settings import Settings, from_env
 from .storage import check_compatible
 from .types import BuildReport
-from .vectors import FLAT, HNSW, VectorIndex
+from .vectors import FLAT, HNSW, IVF_SQ8, VectorIndex
 
 # progress(stage, done, total): stages are "reading", "embedding", "writing".
 Progress = Callable[[str, int, int], None]
@@ -98,6 +98,21 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
         unchanged=sorted(plan.unchanged), skipped=plan.skipped + skipped,
         duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
         chunks=chunks, embedded=embedded, seconds=time.perf_counter() - started, notes=notes)
+
+
+def _fit_kind(vectors: VectorIndex, settings: Settings) -> VectorIndex:
+    """Exact up to approximate_above vectors, HNSW up to compress_above, IVF over 8-bit codes
+    above (qa/vectors.py); an index that crossed a threshold either way is rebuilt as its kind."""
+    n = len(vectors)
+    kind = FLAT if n <= settings.approximate_above else HNSW if n <= settings.compress_above else IVF_SQ8
+    if kind == vectors.kind:
+        return vectors
+    ids, vecs = vectors.all_vectors()
+    if kind == IVF_SQ8:
+        return VectorIndex.compressed(ids, vecs)
+    fitted = VectorIndex.empty(vectors.dimension, kind)
+    fitted.add(ids, vecs)
+    return fitted
 
 
 @contextmanager
@@ -183,7 +198,8 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
     if embedder is not None:
         _export_for_readers(embedder, notes)
     if old_folder:
-        vectors = VectorIndex.load(old_folder / "vectors.faiss", old_manifest.get("vector_index", FLAT))
+        vectors = VectorIndex.load(old_folder / "vectors.faiss", old_manifest.get("vector_index", FLAT),
+                                   old_manifest.get("vector_search"))
     else:
         vectors = VectorIndex.empty(embedder.dimension)
     gone = plan.removed + sorted(plan.changed)
@@ -222,14 +238,7 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
     conn.close()
     if len(vectors) != len(all_rows):
         raise IndexCorruptError(f"internal error: {len(vectors)} vectors for {len(all_rows)} chunks")
-    if vectors.kind == FLAT and len(vectors) > settings.approximate_above:
-        ids, vecs = vectors.all_vectors()
-        vectors = VectorIndex.empty(vectors.dimension, HNSW)
-        vectors.add(ids, vecs)
-    elif vectors.kind == HNSW and len(vectors) <= settings.approximate_above:
-        ids, vecs = vectors.all_vectors()
-        vectors = VectorIndex.empty(vectors.dimension, FLAT)
-        vectors.add(ids, vecs)
+    vectors = _fit_kind(vectors, settings)
     vectors.save(tmp / "vectors.faiss")
     hook("vectors-written")
     (tmp / "bm25").mkdir()
@@ -239,7 +248,7 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
     hook("bm25-written")
     report("writing", 1, 1)
     # What the manifest needs, known without loading the model when nothing was embedded.
-    shape = {"dimension": vectors.dimension, "vector_index": vectors.kind,
+    shape = {"dimension": vectors.dimension, "vector_index": vectors.kind, "vector_search": vectors.tuning,
              "max_tokens": embedder.max_tokens if embedder else old_manifest["max_tokens"],
              # How this build's new vectors were computed (informational: all are compatible).
              "embedding": {"backend": embedder.backend, "precision": embedder.precision} if embedder
@@ -384,6 +393,7 @@ def _manifest(settings: Settings, tmp: Path, chunks: int, dims: dict) -> dict:
         "normalized": True,
         "metric": "inner_product",
         "vector_index": dims["vector_index"],
+        **({"vector_search": dims["vector_search"]} if dims.get("vector_search") else {}),
         "max_tokens": dims["max_tokens"],
         "embedding": dims["embedding"],
         **({"companion": dims["companion"]} if dims.get("companion") else {}),

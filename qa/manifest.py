@@ -18,7 +18,8 @@ REQUIRED = {
     "files": dict, "built_at": str,
 }
 # Written by newer builds only (an index of the previous version lacks them).
-OPTIONAL = {"embedding": (dict, type(None)), "normalized": bool, "metric": str, "companion": dict}
+OPTIONAL = {"embedding": (dict, type(None)), "normalized": bool, "metric": str, "companion": dict,
+            "vector_search": dict}
 COUNTS = ("articles", "chunks")
 
 

@@ -149,7 +149,8 @@ def read_rows(conn) -> tuple[np.ndarray, DocColumn, np.ndarray, np.ndarray, np.n
 
 
 def open_snapshot(folder: Path, manifest: dict) -> Snapshot:
-    vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"))
+    vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"),
+                               manifest.get("vector_search"))
     companion = VectorIndex.load(folder / "companion.faiss", manifest["companion"].get("vector_index", "flat")) \
         if manifest.get("companion") else None
     lexical = LexicalIndex.load(folder / "bm25")

@@ -1,7 +1,11 @@
 """FAISS behind a small class: add / remove / search / save / load, vectors keyed by chunk id.
 
 Exact inner-product search (vectors are normalised, so it is cosine) up to
-Settings.approximate_above vectors, HNSW above it (chosen from bench/scale.py).
+Settings.approximate_above vectors, HNSW above it (chosen from bench/scale.py), and above
+Settings.compress_above an IVF index over 8-bit scalar-quantised codes (384 bytes a vector
+instead of 1,536, so memory stays within a laptop's at millions of chunks; removal is cheap,
+where HNSW must rebuild its graph). Its nprobe is tuned on the index's own vectors when it is
+made: the smallest that finds >= RECALL_TARGET of the exact top 10, recorded in the manifest.
 """
 from __future__ import annotations
 
@@ -9,18 +13,24 @@ from pathlib import Path
 
 import numpy as np
 
-FLAT, HNSW = "flat", "hnsw"
+FLAT, HNSW, IVF_SQ8 = "flat", "hnsw", "ivf-sq8"
 HNSW_M = 32  # links per node
 # bench/scale.py, 1M clustered 384-d vectors: recall@10 0.903 / 0.954 / 0.984 at efSearch
 # 64 / 128 / 256 (p50 0.23 / 0.38 / 0.57 ms); 256 keeps a margin over the 0.95 floor.
 HNSW_EF_SEARCH = 256
 HNSW_EF_CONSTRUCTION = 80
+IVF_TRAIN_PER_LIST = 40  # k-means sample per list (faiss warns below 39)
+RECALL_TARGET = 0.95
+NPROBES = (8, 16, 32, 64, 128, 256, 512)
+TUNING_QUERIES = 200
+EXACT_BELOW = 20_000  # a filtered IVF search over at most this many rows scores each of them
 
 
 class VectorIndex:
-    def __init__(self, index, kind: str):
+    def __init__(self, index, kind: str, tuning: dict | None = None):
         self.index = index
         self.kind = kind
+        self.tuning = tuning or {}  # IVF_SQ8: nlist, nprobe and the recall@10 measured for it
 
     @classmethod
     def empty(cls, dimension: int, kind: str = FLAT) -> "VectorIndex":
@@ -40,6 +50,51 @@ class VectorIndex:
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
+
+    @classmethod
+    def compressed(cls, ids: np.ndarray, vectors: np.ndarray, seed: int = 0) -> "VectorIndex":
+        """An IVF_SQ8 index of `vectors`: trained on a sample of them, nprobe tuned on them."""
+        import faiss
+
+        from .embedder import bulk_threads
+
+        _faiss_threads(bulk_threads())
+        n, dimension = vectors.shape
+        nlist = max(1, min(int(4 * np.sqrt(n)), n // IVF_TRAIN_PER_LIST))
+        index = faiss.index_factory(dimension, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(seed)
+        sample = vectors[np.sort(rng.choice(n, min(n, nlist * IVF_TRAIN_PER_LIST), replace=False))]
+        index.train(np.ascontiguousarray(sample, dtype="float32"))
+        # Look-up and removal by chunk id (reconstruct, remove_ids) need the id -> slot map.
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype="float32"), np.ascontiguousarray(ids, dtype="int64"))
+        made = cls(index, IVF_SQ8, {"nlist": nlist})
+        made._tune(np.asarray(ids, dtype="int64"), vectors, rng)
+        return made
+
+    def _tune(self, ids: np.ndarray, vectors: np.ndarray, rng) -> None:
+        """The smallest nprobe whose top 10 shares >= RECALL_TARGET with exact search, for
+        queries drawn from the index's own vectors (exact top 10 by numpy, in blocks)."""
+        queries = np.ascontiguousarray(vectors[rng.choice(len(vectors), min(TUNING_QUERIES, len(vectors)),
+                                                          replace=False)], dtype="float32")
+        k = min(10, len(vectors))
+        scores = np.full((len(queries), k), -np.inf, dtype="float32")
+        best = np.zeros((len(queries), k), dtype="int64")
+        for begin in range(0, len(vectors), 100_000):
+            block = queries @ vectors[begin:begin + 100_000].T
+            both = np.concatenate([scores, block], axis=1)
+            positions = np.concatenate([best, np.broadcast_to(np.arange(begin, begin + block.shape[1]),
+                                                              block.shape)], axis=1)
+            top = np.argsort(-both, axis=1)[:, :k]
+            scores, best = np.take_along_axis(both, top, 1), np.take_along_axis(positions, top, 1)
+        exact = [set(row) for row in ids[best].tolist()]
+        for nprobe in NPROBES:
+            self.index.nprobe = nprobe
+            _, found = self.index.search(queries, k)
+            recall = float(np.mean([len(set(f) & e) / k for f, e in zip(found.tolist(), exact)]))
+            if recall >= RECALL_TARGET or nprobe >= self.tuning["nlist"]:
+                break
+        self.tuning.update(nprobe=nprobe, recall_at_10=round(recall, 4), tuning_queries=len(queries))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
@@ -62,20 +117,28 @@ class VectorIndex:
             fresh.add(keep_ids, keep_vectors)
             self.index = fresh.index
             return
-        self.index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype="int64")))
+        ids = np.ascontiguousarray(ids, dtype="int64")
+        if self.kind == IVF_SQ8:  # its id -> slot hashtable removes by an explicit array only
+            self.index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
+            return
+        self.index.remove_ids(faiss.IDSelectorBatch(ids))
 
     def all_vectors(self, exclude: set[int] = frozenset()) -> tuple[np.ndarray, np.ndarray]:
-        import faiss
-
-        all_ids = faiss.vector_to_array(self.index.id_map).astype("int64")
-        keep = np.array([i not in exclude for i in all_ids], dtype=bool)
-        vectors = np.vstack([self.index.reconstruct(int(i)) for i in all_ids[keep]]) if keep.any() \
+        """Every (id, vector); an IVF_SQ8 index gives its codes decoded (cosine ~0.999)."""
+        all_ids = self.ids()
+        keep = np.array([i not in exclude for i in all_ids.tolist()], dtype=bool)
+        vectors = np.vstack([self.index.reconstruct(int(i)) for i in all_ids[keep].tolist()]) if keep.any() \
             else np.zeros((0, self.dimension), dtype="float32")
         return all_ids[keep], vectors
 
     def ids(self) -> np.ndarray:
         import faiss
 
+        if self.kind == IVF_SQ8:  # the ids stored in the inverted lists
+            lists = self.index.invlists
+            parts = [faiss.rev_swig_ptr(lists.get_ids(n), lists.list_size(n)).copy()
+                     for n in range(lists.nlist) if lists.list_size(n)]
+            return np.concatenate(parts).astype("int64") if parts else np.zeros(0, dtype="int64")
         return faiss.vector_to_array(self.index.id_map).astype("int64")
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None):
@@ -90,9 +153,20 @@ class VectorIndex:
         if allowed is not None:
             if not len(allowed):
                 return np.zeros(0, dtype="float32"), np.zeros(0, dtype="int64")
+            if self.kind == IVF_SQ8 and len(allowed) <= EXACT_BELOW:
+                # A few articles' chunks sit in lists nprobe may not visit: score them all.
+                ids = np.asarray(allowed, dtype="int64")
+                scores = np.vstack([self.index.reconstruct(int(i)) for i in ids.tolist()]) @ query.astype("float32")
+                top = np.argsort(-scores, kind="stable")[:k]
+                return scores[top].astype("float32"), ids[top]
             selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype="int64"))
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k)) \
-                if self.kind == HNSW else faiss.SearchParameters(sel=selector)
+            if self.kind == HNSW:
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))
+            elif self.kind == IVF_SQ8:  # fewer rows allowed: more lists to find k of them
+                wider = self.index.nprobe * int(np.ceil(len(self) / len(allowed)))
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=min(self.index.nlist, wider))
+            else:
+                params = faiss.SearchParameters(sel=selector)
         scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype="float32"), k,
                                         params=params)
         found = ids[0] >= 0
@@ -104,13 +178,16 @@ class VectorIndex:
         faiss.write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path, kind: str) -> "VectorIndex":
+    def load(cls, path: Path, kind: str, tuning: dict | None = None) -> "VectorIndex":
+        """`tuning`: the manifest's record for IVF_SQ8 (the nprobe chosen when it was made)."""
         import faiss
 
         index = faiss.read_index(str(path))
         if kind == HNSW:
             faiss.downcast_index(index.index).hnsw.efSearch = HNSW_EF_SEARCH
-        return cls(index, kind)
+        elif kind == IVF_SQ8:  # read_index returns the IVF itself (a downcast copy would not own it)
+            index.nprobe = int((tuning or {}).get("nprobe", NPROBES[2]))
+        return cls(index, kind, tuning)
 
 
 def _faiss_threads(n: int) -> None:
