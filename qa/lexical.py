@@ -138,6 +138,8 @@ class LexicalIndex:
     def load(cls, folder: Path) -> "LexicalIndex":
         import bm25s
 
-        retriever = bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False, load_corpus=False)
+        # Memory-mapped: a generation's files never change once written, and a query reads only
+        # its terms' columns, so the score matrix (about 1 KB a chunk) stays on disk.
+        retriever = bm25s.BM25.load(str(folder), mmap=True, allow_pickle=False, load_corpus=False)
         ids = np.load(folder / "chunk_ids.npy", allow_pickle=False)
         return cls(retriever, ids)

@@ -129,23 +129,26 @@ class Snapshot:
 
 
 def read_rows(conn) -> tuple[np.ndarray, DocColumn, np.ndarray, np.ndarray, np.ndarray]:
-    """chunk ids, doc column, starts, ends and row languages, page by page into numpy."""
-    ids, codes, starts, ends, langs = [], [], [], [], []
-    names: list[str] = []
+    """chunk ids, doc column, starts, ends and row languages, page by page into numpy. The
+    scan reads the chunks_span index (store.SCHEMA), not the table's text, then sorts by id."""
+    ids, codes, starts, ends = [], [], [], []
     code_of: dict[str, int] = {}
-    cursor = conn.execute("SELECT c.chunk_id, c.doc_id, c.start, c.end, a.lang FROM chunks c "
-                          "JOIN articles a ON a.doc_id = c.doc_id ORDER BY c.chunk_id")
+    cursor = conn.execute("SELECT chunk_id, doc_id, start, end FROM chunks")
     while page := cursor.fetchmany(_PAGE):
         ids.append(np.fromiter((r[0] for r in page), dtype="int64", count=len(page)))
         codes.append(np.fromiter((code_of.setdefault(r[1], len(code_of)) for r in page), dtype="int32",
                                  count=len(page)))
         starts.append(np.fromiter((r[2] for r in page), dtype="int64", count=len(page)))
         ends.append(np.fromiter((r[3] for r in page), dtype="int64", count=len(page)))
-        langs.append(np.array([r[4] for r in page], dtype="U8"))
     names = list(code_of)
     join = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-    return (join(ids, "int64"), DocColumn(join(codes, "int32"), names), join(starts, "int64"),
-            join(ends, "int64"), join(langs, "U8"))
+    chunk_ids, codes_, starts_, ends_ = join(ids, "int64"), join(codes, "int32"), join(starts, "int64"), join(ends, "int64")
+    order = np.argsort(chunk_ids, kind="stable")
+    lang_of = dict(conn.execute("SELECT doc_id, lang FROM articles"))
+    doc_lang = np.array([lang_of[name] for name in names], dtype="U8")
+    codes_ = codes_[order]
+    return chunk_ids[order], DocColumn(codes_, names), starts_[order], ends_[order], \
+        doc_lang[codes_] if len(codes_) else np.zeros(0, dtype="U8")
 
 
 def open_snapshot(folder: Path, manifest: dict) -> Snapshot:

@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL,
     terms TEXT NOT NULL  -- JSON list of BM25 terms, so rebuilding BM25 never re-tokenises
 );
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+-- Covers what an open index reads of every chunk (qa/snapshot.py) without the text pages,
+-- and the chunks of an article (it leads with doc_id).
+CREATE INDEX IF NOT EXISTS chunks_span ON chunks(doc_id, start, end);
 CREATE TABLE IF NOT EXISTS duplicates (
     doc_id TEXT PRIMARY KEY,   -- a file whose content equals an indexed article
     same_as TEXT NOT NULL,
