@@ -272,6 +272,26 @@ class Index:
             best.update(zip(np.searchsorted(snap.chunk_ids, found).tolist(), values.tolist()))
         return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:depth]
 
+    def passages_with_terms(self, terms: list[str], k: int = 10, where: dict | None = None) -> list[Passage]:
+        """The k passages with the highest BM25 score for these index terms (already
+        tokenised: no stemming or stop words applied), best first, among those `where` admits."""
+        snap = self._snapshot
+        scores = snap.lexical.scores(terms)
+        allowed = allowed_rows(snap, where)
+        if allowed is not None:
+            kept = np.full(len(scores), -np.inf, dtype="float32")
+            kept[allowed] = scores[allowed]
+            scores = kept
+        rows = [int(r) for r in np.argsort(-scores, kind="stable")[:k] if scores[r] > 0]
+        return [self._passage(snap, row, float(scores[row])) for row in rows]
+
+    def name_skeletons(self) -> dict[str, dict[str, set[str]]]:
+        """Per script ("ar", "latin"), consonant skeleton -> the index terms of words with it,
+        over every chunk of this generation (qa/transliteration.py; cached per generation)."""
+        from .transliteration import vocab_by_skeleton
+
+        return vocab_by_skeleton(self._snapshot)
+
     def idf(self, term: str) -> float:
         """Inverse document frequency of a BM25 term in this generation (high = rare)."""
         return self._snapshot.lexical.idf(term)

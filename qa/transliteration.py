@@ -12,8 +12,6 @@ import re
 import unicodedata
 import weakref
 
-import numpy as np
-
 from .chunking import sentences
 
 _LATIN_DIGRAPHS = [("sh", "s"), ("kh", "h"), ("th", "t"), ("ph", "f"), ("gh", "g"), ("ch", "s"), ("ck", "k")]
@@ -68,7 +66,7 @@ def _names(text: str) -> dict[str, str]:
     return found
 
 
-def _vocab_by_skeleton(snap) -> dict[str, dict[str, set[str]]]:
+def vocab_by_skeleton(snap) -> dict[str, dict[str, set[str]]]:
     """Per script, skeleton -> the BM25 terms of the words with that skeleton, built from the
     raw words of the chunks (stems lose the endings a skeleton needs); cached per generation."""
     from .lexical import tokenize
@@ -94,25 +92,19 @@ def _vocab_by_skeleton(snap) -> dict[str, dict[str, set[str]]]:
 def corroborating_terms(index, sentence: str, exclude_docs: set[str], limit: int = 2, where: dict | None = None):
     """[(passage, (start, end))]: sentences in the other script that share names with `sentence`,
     among the articles that `where` admits."""
-    from .filters import allowed_rows
-
-    snap = index._snapshot
-    allowed = allowed_rows(snap, where)
-    allowed = set(allowed.tolist()) if allowed is not None else None
     names = _names(sentence)
     if not names:
         return []
     other = "latin" if _AR_WORD.search(sentence) else "ar"
-    vocab = _vocab_by_skeleton(snap)[other]
+    vocab = index.name_skeletons()[other]
     wanted = {sk for sk in names if sk in vocab}
     if sum(len(sk) for sk in wanted) < MIN_EVIDENCE:
         return []
-    scores = snap.lexical.scores(sorted({t for sk in wanted for t in vocab[sk]}))
     out = []
-    for row in np.argsort(-scores)[:10]:
-        if scores[row] <= 0 or snap.doc_of[row] in exclude_docs or (allowed is not None and int(row) not in allowed):
+    for passage in index.passages_with_terms(sorted({t for sk in wanted for t in vocab[sk]}), k=10, where=where):
+        if passage.doc_id in exclude_docs:
             continue
-        text = snap.texts[row]
+        text = passage.text
         best = None
         for s, e in sentences(text):
             shared = wanted & set(_names(text[s:e]))
@@ -120,8 +112,8 @@ def corroborating_terms(index, sentence: str, exclude_docs: set[str], limit: int
             if evidence >= MIN_EVIDENCE and (len(shared) >= 2 or evidence >= 6) and (best is None or evidence > best[0]):
                 best = (evidence, s, e)
         if best:
-            out.append((index._passage(snap, int(row), float(scores[row])), (best[1], best[2])))
-            exclude_docs = exclude_docs | {snap.doc_of[row]}
+            out.append((passage, (best[1], best[2])))
+            exclude_docs = exclude_docs | {passage.doc_id}
         if len(out) >= limit:
             break
     return out

@@ -12,7 +12,7 @@ import bisect
 import weakref
 
 from .lexical import tokenize
-from .transliteration import _AR_WORD, _vocab_by_skeleton, arabic_skeleton, latin_skeleton
+from .transliteration import _AR_WORD, arabic_skeleton, latin_skeleton, vocab_by_skeleton
 
 MIN_PREFIX = 4  # "Iran" ~ "Iranian", but "Mali" must not match "ma"
 PREFIX_SHARE = 0.55  # of the longer form
@@ -102,7 +102,7 @@ def mentions(snap, word: str, cross_min: int = MIN_CROSS_SKELETON) -> bool:
         return True
     if not _AR_WORD.fullmatch(word) and any(_misspelt(terms, stem) for stem in stems):
         return True
-    skeletons = _vocab_by_skeleton(snap)
+    skeletons = vocab_by_skeleton(snap)
     if _AR_WORD.fullmatch(word):
         sk, other = arabic_skeleton(word), skeletons["latin"]
     else:
