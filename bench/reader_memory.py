@@ -34,7 +34,7 @@ QUERIES = ["What has Egypt co-produced with Türkiye?", "joint naval exercise in
 def make_index(target: Path, chunks: int, kind: str = "flat", seed: int = 0) -> None:
     """A complete qa generation of `chunks` synthetic chunks at `target` (skipped if there).
     kind "flat" keeps exact vectors whatever the size; "auto" stores them as a build of that
-    size would (qa.build._fit_kind: HNSW above 100,000, IVF over 8-bit codes above 1,000,000).
+    size would (qa.build._fit_kind: HNSW above 100,000, IVF over 8-bit codes above 500,000).
     Vectors are bench/scale.py's "clustered" kind (topics, as sentence embeddings have)."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))

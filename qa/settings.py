@@ -30,8 +30,9 @@ class Settings:
     # 100k vectors already takes 20-32 ms p50 on two cores (bench/scale.py), HNSW under 1 ms.
     approximate_above: int = 100_000
     # Above this many, IVF over 8-bit codes (qa/vectors.py): a quarter of the memory, cheap
-    # removal, nprobe tuned to recall@10 >= 0.95 on the index's own vectors.
-    compress_above: int = 1_000_000
+    # removal, nprobe tuned to recall@10 >= 0.95 on the index's own vectors. HNSW at 1M
+    # vectors held 1.7 GB, over the reader's 1.5 GB budget alone (bench/reader_memory.py).
+    compress_above: int = 500_000
     # Queries longer than this are refused quickly instead of being embedded.
     max_query_chars: int = 2_000
     # Most passages one search or answer may ask for: k=10**9 took 12 s and stalled other users.
