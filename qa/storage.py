@@ -153,7 +153,10 @@ def verify_files(folder: Path, manifest: dict) -> None:
     expected = manifest.get("files")
     if not isinstance(expected, dict) or not expected:
         raise IndexCorruptError(f"{folder / MANIFEST} lists no files; {REBUILD}")
+    from . import verified
+
     present = {p.relative_to(folder).as_posix() for p in _files_in(folder)}
+    hashed: dict[Path, str] = {}
     for rel, meta in expected.items():
         path = folder / rel
         if rel not in present or not isinstance(meta, dict):
@@ -162,11 +165,15 @@ def verify_files(folder: Path, manifest: dict) -> None:
             raise IndexCorruptError(
                 f"index file {rel} has {path.stat().st_size} bytes, the manifest says {meta.get('size')} "
                 f"(truncated or replaced); {REBUILD}")
+        if verified.already_verified(path, meta.get("sha256")):
+            continue  # hashed before and unchanged since (qa/verified.py)
         if sha256_of(path) != meta.get("sha256"):
             raise IndexCorruptError(f"index file {rel} fails its checksum (altered or damaged); {REBUILD}")
+        hashed[path] = meta["sha256"]
     extra = present - set(expected)
     if extra:
         raise IndexCorruptError(f"unexpected file(s) in the index: {', '.join(sorted(extra))}; {REBUILD}")
+    verified.record(hashed)
 
 
 def new_generation_dir(index_dir: Path) -> tuple[str, Path]:
