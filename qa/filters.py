@@ -12,39 +12,37 @@ from .validation import check_where
 def allowed_rows(snap, where: dict | None) -> np.ndarray | None:
     """Rows of the articles that pass `where`. Every value is checked up front (check_where),
     whatever the articles hold, so a bad date is refused even when no article is dated.
-    Language, doc id and dates are one SQL query over the articles table, and the rows of the
-    articles found one numpy pass: no Python loop over every article or chunk. Source and
+    Language, doc id and dates are numpy comparisons over per-article arrays, and the rows of
+    the articles kept one numpy gather: no Python loop over articles or chunks. Source and
     author (case-folded, one of several authors, a surname) are matched in Python, on the
     articles the other conditions leave."""
     where = check_where(where)
     if not where:
         return None
-    clauses, params = [], []
-    for key in ("lang", "doc_id"):
-        if where.get(key) is not None:
-            options = [where[key]] if isinstance(where[key], str) else list(where[key])
-            clauses.append(f"{key} IN ({', '.join('?' * len(options))})")
-            params += options
+    doc = snap.doc_of
+    keep = np.ones(len(doc.names), dtype=bool)
+    if where.get("lang") is not None:
+        keep &= np.isin(doc.lang, [where["lang"]] if isinstance(where["lang"], str) else list(where["lang"]))
+    if where.get("doc_id") is not None:
+        named = np.zeros(len(doc.names), dtype=bool)
+        options = [where["doc_id"]] if isinstance(where["doc_id"], str) else list(where["doc_id"])
+        named[[doc.code_of[d] for d in options if d in doc.code_of]] = True
+        keep &= named
     if where.get("date_from"):
-        clauses.append("date IS NOT NULL AND date >= ?")
-        params.append(where["date_from"])
+        keep &= (doc.date != "") & (doc.date >= where["date_from"])
     if where.get("date_to"):
-        clauses.append("date IS NOT NULL AND date <= ?")
-        params.append(where["date_to"])
-    for key in ("source", "author"):
-        if where.get(key):
-            clauses.append(f"{key} IS NOT NULL")
-    ok_docs = snap.docs.select(" AND ".join(clauses) or "1", params)
+        keep &= (doc.date != "") & (doc.date <= where["date_to"])
     if where.get("source") or where.get("author"):
-        ok_docs = [d for d in ok_docs if _by_source_and_author(where, snap.docs[d])]
-    return snap.doc_of.rows_of(ok_docs)
+        for code in np.nonzero(keep)[0].tolist():
+            keep[code] = _by_source_and_author(where, snap.docs[doc.names[code]])
+    return doc.rows_where(keep)
 
 
 def _by_source_and_author(where: dict, meta: tuple) -> bool:
     title, lang, date, source, url, author = meta
-    if where.get("source") and not _matches(where["source"], source, fold=True):
+    if where.get("source") and not (source and _matches(where["source"], source, fold=True)):
         return False
-    return not where.get("author") or _names_author(where["author"], author)
+    return not where.get("author") or bool(author and _names_author(where["author"], author))
 
 
 def _matches(wanted, value, fold: bool = False) -> bool:

@@ -54,10 +54,12 @@ class StoredColumn:
 
 
 class DocColumn:
-    """The article of each row: `codes[row]` indexes `names` (doc ids); `column[row]` is the id."""
+    """The article of each row: `codes[row]` indexes `names` (doc ids); `column[row]` is the id.
+    `lang` and `date` ("" when undated) are per article, aligned with `names`, for filters."""
 
-    def __init__(self, codes: np.ndarray, names: list[str]):
-        self.codes, self.names = codes, names
+    def __init__(self, codes: np.ndarray, names: list[str], lang: np.ndarray, date: np.ndarray):
+        self.codes, self.names, self.lang, self.date = codes, names, lang, date
+        self.code_of = {name: code for code, name in enumerate(names)}
 
     def __getitem__(self, row) -> str:
         return self.names[self.codes[row]]
@@ -68,11 +70,9 @@ class DocColumn:
     def __iter__(self):
         return (self.names[c] for c in self.codes)
 
-    def rows_of(self, doc_ids) -> np.ndarray:
-        """Rows of the articles named, in row order (vectorised: no loop over rows)."""
-        wanted = {d for d in doc_ids}
-        codes = np.array([i for i, name in enumerate(self.names) if name in wanted], dtype=self.codes.dtype)
-        return np.nonzero(np.isin(self.codes, codes))[0].astype("int64")
+    def rows_where(self, articles: np.ndarray) -> np.ndarray:
+        """Rows of the articles marked True (a mask over `names`), in row order."""
+        return np.nonzero(articles[self.codes])[0].astype("int64")
 
 
 class Articles:
@@ -102,12 +102,6 @@ class Articles:
     def __len__(self) -> int:
         with self.lock:
             return self.conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-
-    def select(self, sql_where: str, params: list) -> list[str]:
-        """Doc ids of the articles matching an SQL condition over the articles table."""
-        with self.lock:
-            return [d for (d,) in self.conn.execute(f"SELECT doc_id FROM articles WHERE {sql_where}", params)]
-
 
 @dataclass
 class Snapshot:
@@ -144,10 +138,11 @@ def read_rows(conn) -> tuple[np.ndarray, DocColumn, np.ndarray, np.ndarray, np.n
     join = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
     chunk_ids, codes_, starts_, ends_ = join(ids, "int64"), join(codes, "int32"), join(starts, "int64"), join(ends, "int64")
     order = np.argsort(chunk_ids, kind="stable")
-    lang_of = dict(conn.execute("SELECT doc_id, lang FROM articles"))
-    doc_lang = np.array([lang_of[name] for name in names], dtype="U8")
+    facts = {d: (lang, date) for d, lang, date in conn.execute("SELECT doc_id, lang, COALESCE(date, '') FROM articles")}
+    doc_lang = np.array([facts[name][0] for name in names], dtype="U8")
+    doc_date = np.array([facts[name][1] for name in names], dtype="U10")
     codes_ = codes_[order]
-    return chunk_ids[order], DocColumn(codes_, names), starts_[order], ends_[order], \
+    return chunk_ids[order], DocColumn(codes_, names, doc_lang, doc_date), starts_[order], ends_[order], \
         doc_lang[codes_] if len(codes_) else np.zeros(0, dtype="U8")
 
 
