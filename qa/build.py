@@ -14,8 +14,8 @@ import numpy as np
 
 from . import storage, store
 from .errors import IndexCorruptError, SourceNotFoundError
-from .lexical import LexicalIndex
-from .reading import ChunkPlan, read_article, skip_reason
+from .lexical import TERMS_VERSION, LexicalIndex
+from .reading import ChunkPlan, chunk_terms, read_article, skip_reason
 from .readers import Skip, walk
 from .registry import page_charsets, page_urls
 from .settings import Settings, from_env
@@ -76,7 +76,8 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
         hook("planned")
         notes: list[str] = []
         if old_folder is not None and not plan.new and not plan.removed and \
-                plan.old_duplicates == plan.duplicates and not _companion_missing(old_manifest, settings):
+                plan.old_duplicates == plan.duplicates and not _companion_missing(old_manifest, settings) and \
+                old_manifest.get("terms_version", 1) == TERMS_VERSION:
             # Nothing changed: no new generation, nothing embedded (builds are idempotent).
             return BuildReport(unchanged=sorted(plan.unchanged), skipped=plan.skipped,
                                duplicates=sorted((d, s) for d, (s, _) in plan.duplicates.items()),
@@ -230,6 +231,8 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
         for shard_ids, shard in _embed(embedder, ids, embed_texts, settings, report, cluster=cluster):
             vectors.add(shard_ids, shard)
     hook("embedded")
+    if old_manifest and old_manifest.get("terms_version", 1) != TERMS_VERSION:
+        _rederive_terms(conn, report)
     conn.execute("COMMIT")
     companion = _companion(tmp, old_folder, old_manifest, conn, settings, gone_ids,
                            {r[0]: t for r, t in zip(rows, embed_texts)}, report, notes, cluster)
@@ -255,6 +258,18 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
              else old_manifest.get("embedding"),
              "companion": companion}
     return len(embed_texts), len(all_rows), skipped, shape
+
+
+def _rederive_terms(conn, report) -> None:
+    """Every stored chunk's BM25 terms from its text, by this version's tokenizer (an index
+    built by an older one): cheap next to embedding, which none of this needs."""
+    rows = conn.execute("SELECT c.chunk_id, c.start, c.text, a.title FROM chunks c "
+                        "JOIN articles a ON a.doc_id = c.doc_id ORDER BY c.chunk_id").fetchall()
+    for n, (chunk_id, start, text, title) in enumerate(rows, 1):
+        conn.execute("UPDATE chunks SET terms = ? WHERE chunk_id = ?",
+                     (json.dumps(chunk_terms(title, start, text), ensure_ascii=False), chunk_id))
+        if n % 1000 == 0 or n == len(rows):
+            report("terms", n, len(rows))
 
 
 def _read_new(plan: _Plan, settings: Settings, embedder, cluster):
@@ -400,6 +415,7 @@ def _manifest(settings: Settings, tmp: Path, chunks: int, dims: dict) -> dict:
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
         "title_tokens": settings.title_tokens,
+        "terms_version": TERMS_VERSION,
         "counts": {"articles": int(articles), "chunks": chunks, "languages": langs},
         "built_at": storage.now_iso(),
     }

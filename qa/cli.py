@@ -324,7 +324,7 @@ class _Progress:
 
         bar = self.bars.get(stage)
         if bar is None:
-            unit = {"embedding": "chunk", "fetching": "page", "feeds": "feed"}.get(stage, "file")
+            unit = {"embedding": "chunk", "terms": "chunk", "fetching": "page", "feeds": "feed"}.get(stage, "file")
             bar = self.bars[stage] = tqdm(total=total, desc=stage, unit=unit,
                                           file=sys.stderr, leave=False)
         bar.update(done - bar.n)

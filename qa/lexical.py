@@ -21,6 +21,12 @@ _AR_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال", "و", "�
 # Light10 (Larkey et al. 2007) suffixes, longest first; taa marbuta is already "ه" here.
 _AR_SUFFIXES = ("هما", "ها", "هم", "كم", "نا", "ات", "ان", "ون", "ين", "يه", "ه", "ي")
 
+# Which `tokenize` an index's stored terms came from: raise it whenever tokenize's output
+# changes. A build over an index of another version re-derives every stored chunk's terms
+# from its text (no embedding), so query and article terms never come from two tokenizers.
+# 2: an Arabic word stems as the bare word whatever clitics precede it; tanween alif dropped.
+TERMS_VERSION = 2
+
 EN_STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below
 between both but by can could did do does doing down during each few for from further had has have
@@ -50,13 +56,23 @@ AR_STOPWORDS = frozenset(map(lambda w: normalize_letters(w), """
 
 
 def normalize_arabic(word: str) -> str:
+    """The light stem of an Arabic word. Every word with the article or a clitic in front stems
+    as the bare word does: البانثرز, بانثرز and وبانثرز are one term, and so are الوزير and
+    وزير. (Stripping once made البانثرز "بانثرز" but بانثرز "انثرز": a question's name missed
+    the article's.) A word whose first letter is a root letter that looks like a clitic (بانثرز,
+    وزير) loses it either way: too short a stem, never a mismatch."""
+    if word.endswith(("اً", "ًا")):
+        word = word[:-2]  # tanween's carrier alif: استحواذاً is استحواذ
     word = normalize_letters(word)
-    for prefix in _AR_PREFIXES:
-        # A one-letter prefix may be part of the root (لقاء): strip it only from longer words.
-        rest = len(word) - len(prefix)
-        if word.startswith(prefix) and rest >= (3 if len(prefix) > 1 or prefix == "و" else 4):
-            word = word[len(prefix):]
-            break
+    stripped = True
+    while stripped:  # until none is left: ال+w and و+w then stem exactly as w does
+        stripped = False
+        for prefix in _AR_PREFIXES:
+            # A one-letter prefix may be part of the root (لقاء): strip it only from longer words.
+            rest = len(word) - len(prefix)
+            if word.startswith(prefix) and rest >= (3 if len(prefix) > 1 or prefix == "و" else 4):
+                word, stripped = word[len(prefix):], True
+                break
     for suffix in _AR_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[:-len(suffix)]

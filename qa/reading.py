@@ -42,13 +42,17 @@ def read_article(doc_id: str, path: Path, plan: ChunkPlan, count_tokens, url: st
     prefix = title_prefix(article.title, count_tokens, plan.title_tokens)
     chunks, texts = [], []
     for order, chunk in enumerate(chunk_text(article.text, count_tokens, plan.size, plan.overlap)):
-        # The first chunk's terms include the title: a search for the headline's words finds it.
-        terms = tokenize(f"{article.title}\n{chunk.text}" if chunk.start else chunk.text)
         chunks.append((order, chunk.start, chunk.end, chunk.tokens, chunk.text,
-                       json.dumps(terms, ensure_ascii=False)))
+                       json.dumps(chunk_terms(article.title, chunk.start, chunk.text), ensure_ascii=False)))
         use_prefix = prefix and chunk.start > 0 and prefix not in chunk.text
         texts.append(f"{prefix}\n{chunk.text}" if use_prefix else chunk.text)
     return ReadArticle(article, chunks, texts)
+
+
+def chunk_terms(title: str, start: int, text: str) -> list[str]:
+    """A chunk's BM25 terms. A later chunk's include the title (the first one starts with it),
+    so a search for the headline's words finds every part of the article."""
+    return tokenize(f"{title}\n{text}" if start else text)
 
 
 def skip_reason(exc: Exception) -> str:

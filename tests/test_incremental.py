@@ -6,7 +6,7 @@ import pytest
 import qa
 from qa.embedder import resolve_model
 
-from corpus import RUSSIA, SEEDS, TURKEY_EN
+from corpus import RUSSIA, SEEDS, TURKEY_AR, TURKEY_EN
 
 NEW_ARTICLE = """Egypt and Greece hold joint naval exercise Medusa
 
@@ -148,3 +148,36 @@ def test_very_large_indexes_compress_their_vectors_and_keep_recall(tmp_path):
     one = sorted(p.name for p in articles.iterdir())[3]
     hits = again.search(questions[0], k=5, where={"doc_id": one})
     assert hits and {p.doc_id for p in hits} == {one}
+
+
+def test_terms_of_an_older_tokenizer_are_rederived_without_embedding(source, tmp_path, monkeypatch):
+    # An index whose stored BM25 terms came from another tokenizer (simulated: one that kept
+    # no Arabic word, recorded as version 1) gets every chunk's terms re-derived by the next
+    # build, with no file changed and nothing embedded.
+    import json
+    import sqlite3
+
+    import qa.build
+    import qa.reading
+    from qa.lexical import tokenize
+
+    index_dir = tmp_path / "index"
+    real_tokenize = qa.reading.tokenize
+    with monkeypatch.context() as m:
+        m.setattr(qa.build, "TERMS_VERSION", 1)
+        m.setattr(qa.reading, "tokenize", lambda text: [t for t in real_tokenize(text) if t.isascii()])
+        first = qa.build_index(source, index_dir)
+    arabic_query = "قائد القوات الجوية التركية"
+    assert TURKEY_AR not in {p.doc_id for p in qa.load_index(index_dir).search(arabic_query, k=3, mode="lexical")}
+
+    again = qa.build_index(source, index_dir)
+    assert again.embedded == 0 and again.chunks == first.chunks
+    index = qa.load_index(index_dir)
+    assert index.manifest["terms_version"] == qa.build.TERMS_VERSION
+    assert index.search(arabic_query, k=1, mode="lexical")[0].doc_id == TURKEY_AR
+    gen = index_dir / json.loads((index_dir / "CURRENT").read_text())["generation"]
+    with sqlite3.connect(gen / "store.sqlite") as conn:
+        for start, text, title, terms in conn.execute(
+                "SELECT c.start, c.text, a.title, c.terms FROM chunks c JOIN articles a USING (doc_id)"):
+            assert json.loads(terms) == tokenize(f"{title}\n{text}" if start else text)
+    assert qa.build_index(source, index_dir).embedded == 0  # and now nothing is left to do
