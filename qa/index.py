@@ -17,7 +17,7 @@ from .errors import IndexCorruptError, IndexMismatchError
 from .lexical import tokenize
 from .manifest import check_compatible
 from .filters import allowed_rows
-from .ranking import (CANDIDATES, CROSS_LANGUAGE_DENSE, DENSE_WEIGHT, FUSION, UNCOVERED_DENSE_WEIGHT,  # noqa: F401
+from .ranking import (CANDIDATES, COMPANION_DENSE_WEIGHT, CROSS_LANGUAGE_DENSE, DENSE_WEIGHT, FUSION, UNCOVERED_DENSE_WEIGHT,  # noqa: F401
                       fold_duplicates, fuse_convex, fuse_rrf, names_a_name)
 from .settings import Settings, from_env
 from .snapshot import Snapshot, open_snapshot
@@ -210,7 +210,8 @@ class Index:
             return dense
         if mode == "lexical":
             return lexical
-        weight = DENSE_WEIGHT if covered else UNCOVERED_DENSE_WEIGHT
+        weight = DENSE_WEIGHT if self.main_covers(query_lang, snap) else \
+            COMPANION_DENSE_WEIGHT if covered else UNCOVERED_DENSE_WEIGHT
         if FUSION == "rrf":
             return fuse_rrf(dense, lexical, 1.0 if covered else UNCOVERED_DENSE_WEIGHT)
         across = {}
