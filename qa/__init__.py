@@ -9,7 +9,7 @@
 from importlib import import_module
 
 from .errors import (BuildLockedError, EmptyQueryError, FetchError, FilterError, HistoryError, IndexCorruptError,
-                     IndexFolderError, IndexMismatchError, IndexNotFoundError, InputError, InvalidQueryError,
+                     GenerationError, IndexFolderError, IndexMismatchError, IndexNotFoundError, InputError, InvalidQueryError,
                      QAError, QueryTooLongError, SettingsError, SourceNotFoundError)
 from .settings import Settings
 from .types import Answer, Article, BuildReport, Passage
@@ -33,5 +33,5 @@ __all__ = [
     "Passage", "Answer", "Article", "BuildReport",
     "QAError", "IndexNotFoundError", "IndexMismatchError", "IndexCorruptError", "EmptyQueryError",
     "QueryTooLongError", "BuildLockedError", "SettingsError", "SourceNotFoundError", "FilterError",
-    "InputError", "InvalidQueryError", "HistoryError", "IndexFolderError", "FetchError",
+    "InputError", "InvalidQueryError", "HistoryError", "IndexFolderError", "FetchError", "GenerationError",
 ]

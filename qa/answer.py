@@ -8,6 +8,7 @@ says the articles do not answer the question.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -16,14 +17,18 @@ from .across import (CROSS_CAP, CROSS_LANGUAGE, CROSS_MIN, another_script_may_st
                      language_note, prefer_own_language, same_language)
 from .cleaning import detect_language
 from .corroboration import Candidate, corroboration, repeats, same_fact
+from .errors import SettingsError
 from .facts import _IDENT, facts_of
 from .index import Index
+from .llm import Endpoint
 from .lexical import EN_STOPWORDS, tokenize
 from .multilingual import sentence_equivalent
 from .question import answer_kind, kind_fit, subject_words
+from .settings import Settings, from_env
 from .types import Answer, Passage
 from .validation import validate_request
 from .vocabulary import _related
+from .written import write
 
 # Calibrated on tests/data/questions.jsonl with `qa eval` (see README): below this relevance
 # the best sentence does not answer the question.
@@ -67,10 +72,27 @@ _NAME_GLUE = frozenset("what which who when where how why did does do is are was
 
 
 def ask(question: str, index: Index, history: list[tuple[str, str]] | None = None, k: int = 5,
-        mode: str = "hybrid", where: dict | None = None) -> Answer:
-    """Answer `question` from `index`; `history` holds the earlier turns as (question, answer)."""
+        mode: str = "hybrid", where: dict | None = None, generate: bool = False,
+        settings: Settings | None = None, on_text: Callable[[str], None] | None = None) -> Answer:
+    """Answer `question` from `index`; `history` holds the earlier turns as (question, answer).
+
+    generate=True: a language model (settings llm_url / llm_model, QA_LLM_URL / QA_LLM_MODEL)
+    writes the answer from the retrieved passages, every sentence checked against what it
+    cites (qa/written.py); `on_text` sees the reply as it streams in. The extractive answer
+    is the fallback, with `notice` saying why."""
+    endpoint = None
+    if generate:
+        endpoint = Endpoint.from_settings(settings or from_env())
+        if endpoint is None:
+            raise SettingsError("no language model is configured for written answers: set QA_LLM_URL (an "
+                                "OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1) and QA_LLM_MODEL")
     question, k, mode, where, history = validate_request(question, k=k, mode=mode, where=where, history=history)
-    index = index.pinned()  # one generation for the whole answer, even if a build finishes now
+    index = index.pinned()  # the written answer is checked against the same generation
+    answer = _extractive(question, index, history, k, mode, where)
+    return write(answer, index, endpoint, on_text) if endpoint is not None else answer
+
+
+def _extractive(question: str, index: Index, history, k: int, mode: str, where: dict | None) -> Answer:
     lang = "ar" if detect_language(question) == "ar" else "en"
     query = retrieval_query(question, history)
     search_where = where

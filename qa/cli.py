@@ -110,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("-k", type=_whole_number, default=5, help="passages to draw the answer from (default: 5)")
     _mode_arg(a)
     _filter_args(a)
+    a.add_argument("--llm", action="store_true",
+                   help="a language model writes the answer, every sentence checked against its citations "
+                        "(QA_LLM_URL, QA_LLM_MODEL, QA_LLM_API_KEY: any OpenAI-compatible endpoint)")
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(run=_ask)
 
@@ -210,7 +213,7 @@ def _ask(args) -> int:
     from .validation import validate_request
 
     _, k, mode, where, _ = validate_request(args.question, k=args.k, mode=args.mode, where=_where(args))
-    answer = ask(args.question, load_index(args.index), k=k, mode=mode, where=where)
+    answer = ask(args.question, load_index(args.index), k=k, mode=mode, where=where, generate=args.llm)
     if args.json:
         print(json.dumps(asdict(answer), ensure_ascii=False, indent=2))
     else:

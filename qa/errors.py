@@ -62,3 +62,8 @@ class IndexFolderError(QAError):
 class FetchError(QAError):
     """A page or feed could not be fetched: refused address, HTTP error, timeout, size or type
     limit. The message names the URL and the reason on one line."""
+
+
+class GenerationError(QAError):
+    """The language model endpoint failed, timed out or replied with something that is not a
+    chat completion: the answer falls back to the extractive one, saying why."""

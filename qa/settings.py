@@ -56,6 +56,20 @@ class Settings:
     # Hosts (`host` or `host:port`) that may be fetched even when private addresses are refused:
     # an intranet news server an administrator trusts. QA_FETCH_ALLOW=news.corp,10.1.2.3:8080
     fetch_allow: tuple[str, ...] = ()
+    # Written answers (qa/written.py): an OpenAI-compatible chat endpoint, e.g. Ollama's
+    # http://127.0.0.1:11434/v1. Unset: extractive answers only. Without QA_LLM_URL /
+    # QA_LLM_API_KEY, the openai client's OPENAI_BASE_URL / OPENAI_API_KEY are read.
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    # Seconds the endpoint has for a whole written answer before the extractive one is given.
+    llm_timeout: int = 60
+    # Most tokens a written answer may take (a few cited sentences).
+    llm_max_tokens: int = 400
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_url and self.llm_model)
 
     def replace(self, **changes) -> "Settings":
         return from_dict({**dataclasses.asdict(self), **changes})
@@ -79,6 +93,8 @@ def from_dict(values: dict) -> Settings:
             clean[name] = tuple(str(v) for v in value)
         elif name == "model":
             clean[name] = str(value)
+        elif name in ("llm_url", "llm_model", "llm_api_key"):
+            clean[name] = str(value).strip() or None
         elif name == "multilingual":
             clean[name] = str(value).strip().lower()
             if clean[name] not in ("auto", "always", "never"):
@@ -116,5 +132,9 @@ def from_env(**overrides) -> Settings:
         env = os.environ.get(f"QA_{name.upper()}")
         if env is not None:
             values[name] = env
+    # The openai client's own names, for users who have set them already.
+    for name, env in (("llm_url", "OPENAI_BASE_URL"), ("llm_api_key", "OPENAI_API_KEY")):
+        if name not in values and os.environ.get(env):
+            values[name] = os.environ[env]
     values.update({k: v for k, v in overrides.items() if v is not None})
     return from_dict(values)

@@ -83,12 +83,25 @@ class Answer:
     related: list[Passage] = field(default_factory=list)
     # (sentence, [citation numbers]) in answer order, for renderers that highlight.
     sentences: list[tuple[str, list[int]]] = field(default_factory=list)
+    # Written by a language model (qa/written.py) and checked against its citations; False for
+    # the extractive answer, including the fallback when a written one was asked for.
+    generated: bool = False
+    # Written sentences the check removed, each with why; shown on request, never as claims.
+    dropped: list[str] = field(default_factory=list)
+    model: str | None = None  # the language model that wrote it
+    notice: str | None = None  # one line on why a written answer was asked for and not given
 
     def __str__(self) -> str:
-        out = [self.text]
+        out = [f"({self.notice})"] if self.notice else []
+        if self.generated:
+            out.append(f"(written by {self.model}, every sentence checked against its sources)")
+        out.append(self.text)
         if self.citations:
             out.append("\nSources:")
             for n, p in enumerate(self.citations, 1):
                 meta = ", ".join(x for x in (p.source, p.author, p.date, p.doc_id, p.url) if x)
                 out.append(f"[{n}] {p.title} ({meta})\n    {p.text}")
+        if self.dropped:
+            out.append("\nDropped by the check (not supported by the cited passages):")
+            out += [f"  - {d}" for d in self.dropped]
         return "\n".join(out)
