@@ -202,3 +202,18 @@ def test_cli_ask_llm_json_gives_generated_text_citations_and_dropped(llm, seed_i
     assert out["generated"] is True and out["model"] == "scripted-model"
     assert out["text"].endswith("[1]") and DRONES in out["citations"][0]["text"]
     assert len(out["dropped"]) == 1 and "12 billion" in out["dropped"][0]
+
+
+def test_an_english_sentence_citing_an_arabic_passage_is_checked_across_languages(llm, index):
+    # The Arabic seed alone names the Egyptian air force commander; restated in English it is
+    # kept, with a rank the article does not give and a year it does not state it is dropped.
+    question = "Who met the Turkish air force commander in Cairo?"
+
+    def reply(body):
+        n = number_of(body, "الفريق عمرو صقر")
+        return (f"The commander of the Egyptian air force, Lieutenant General Amr Saqr, met his Turkish "
+                f"counterpart in Cairo [{n}]. They met in Cairo in 2016 [{n}].")
+    llm.script(reply)
+    answer = qa.ask(question, index, generate=True, settings=settings(llm))
+    assert answer.generated and "Amr Saqr" in answer.text and answer.citations[0].lang == "ar"
+    assert len(answer.dropped) == 1 and "2016" in answer.dropped[0]
