@@ -149,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     v.add_argument("--port", type=int, default=7860)
     v.add_argument("--auth", help="user:password required to open the app (or QA_AUTH)")
+    v.add_argument("--mcp", action="store_true",
+                   help="also serve the search and ask tools to agents over MCP, at /gradio_api/mcp/ "
+                        "(needs pip install 'qa[mcp]')")
     v.set_defaults(run=_serve)
     return p
 
@@ -310,7 +313,8 @@ def _index_saved(args, settings, report, feeds) -> int:
 def _serve(args) -> int:
     from ui.app import serve
 
-    return serve(index=args.index, source=args.source, host=args.host, port=args.port, auth=args.auth)
+    return serve(index=args.index, source=args.source, host=args.host, port=args.port, auth=args.auth,
+                 mcp=args.mcp)
 
 
 class _Progress:

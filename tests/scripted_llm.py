@@ -14,6 +14,7 @@ class ScriptedLLM:
         self.reply = lambda body: "No reply was scripted."
         self.mode = "stream"  # stream | json | malformed | slow | error | wrong-shape
         self.delay = 0.0
+        self.chunk_delay = 0.0  # between streamed pieces: a reader sees the answer being written
         self.requests: list[dict] = []
         server = self
 
@@ -34,9 +35,9 @@ class ScriptedLLM:
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
         self._thread.start()
 
-    def script(self, reply, mode="stream", delay=0.0):
+    def script(self, reply, mode="stream", delay=0.0, chunk_delay=0.0):
         self.reply = reply if callable(reply) else (lambda body, text=reply: text)
-        self.mode, self.delay = mode, delay
+        self.mode, self.delay, self.chunk_delay = mode, delay, chunk_delay
         self.requests.clear()
 
     def _answer(self, handler, body):
@@ -61,6 +62,8 @@ class ScriptedLLM:
             chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": piece}]}
             handler.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             handler.wfile.flush()
+            if self.chunk_delay:
+                time.sleep(self.chunk_delay)
         handler.wfile.write(b"data: [DONE]\n\n")
         handler.wfile.flush()
 

@@ -55,7 +55,7 @@ def test_create_app_builds_blocks_without_launching(index):
     assert isinstance(app, gr.Blocks)
     assert not app.is_running
     public = [fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"]
-    assert public == ["ask"]  # the chat's own events stay private
+    assert public == ["ask", "search"]  # the chat's own events stay private
     assert app._queue.default_concurrency_limit == ui_app.CONCURRENCY
 
 

@@ -11,7 +11,9 @@ import os
 # Before gradio is imported: the app runs offline and must not call home.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import queue  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -74,25 +76,64 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
         except KeyError:
             return None
 
-    def respond(question, conversation, k, mode, lang, date_from, date_to):
+    def respond(question, conversation, k, mode, lang, date_from, date_to, written=False):
+        """A generator: a written answer is shown as it streams in, then replaced by the
+        checked one with its sources; an extractive answer comes in one step."""
         try:
             checked = validate_request(question or "", k=_slider_value(k), mode=mode,
                                        where=_where(lang, date_from, date_to), history=list(conversation.turns))
-            answer = ask(checked.question, index, history=checked.history, k=checked.k, mode=checked.mode,
-                         where=checked.where)
+            request = dict(history=checked.history, k=checked.k, mode=checked.mode, where=checked.where)
+            if written and settings.llm_configured:
+                asked = ({"role": "user", "content": render.render_question(checked.question)},)
+                answer = None
+                for answer, draft in streamed(checked.question, request):
+                    if answer is None:
+                        drafting = {"role": "assistant", "content": render.render_draft(draft, settings.llm_model)}
+                        yield "", list(conversation.messages + asked) + [drafting], conversation, ""
+            else:
+                answer = ask(checked.question, index, **request)
         except qa.EmptyQueryError:
-            return question, gr.skip(), conversation, render.render_hint(render.EMPTY_HINT)
+            yield question, gr.skip(), conversation, render.render_hint(render.EMPTY_HINT)
+            return
         except qa.QAError as exc:
             # Shown under the question box, where the reader can mend it (a date typed wrong).
             log_refusal("chat", exc)
-            return question, gr.skip(), conversation, render.render_hint(str(exc))
+            yield question, gr.skip(), conversation, render.render_hint(str(exc))
+            return
         turn = len(conversation.turns) + 1
         messages = conversation.messages + (
             {"role": "user", "content": render.render_question(answer.question)},
             {"role": "assistant", "content": render.render_answer(answer, turn, article_text)},
         )
         conversation = Conversation(messages, conversation.turns + ((answer.question, answer.text),))
-        return "", list(messages), conversation, ""
+        yield "", list(messages), conversation, ""
+
+    def streamed(question, request):
+        """(None, text so far) while the model writes, then (checked answer, None). The answer
+        is computed in a thread; its QAError is raised here."""
+        updates: queue.Queue = queue.Queue()
+        outcome: dict = {}
+
+        def work():
+            try:
+                outcome["answer"] = ask(question, index, generate=True, settings=settings,
+                                        on_text=updates.put, **request)
+            except BaseException as exc:  # handed to the request's own thread
+                outcome["error"] = exc
+            finally:
+                updates.put(None)
+
+        threading.Thread(target=work, daemon=True, name="qa-written-answer").start()
+        while True:
+            text = updates.get()
+            while text is not None and not updates.empty():
+                text = updates.get()  # only the newest draft is worth drawing
+            if text is None:
+                break
+            yield None, text
+        if "error" in outcome:
+            raise outcome["error"]
+        yield outcome["answer"], None
 
     def add_files(files, progress=gr.Progress()):
         pairs = [(Path(f), Path(f).name) for f in (files or [])]
@@ -125,6 +166,10 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
                     question = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=5,
                                           elem_id="qa-question", autofocus=True)
                     ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                # Shown only when a language model is configured (QA_LLM_URL, QA_LLM_MODEL).
+                written = gr.Checkbox(value=False, visible=settings.llm_configured, elem_id="qa-written",
+                                      label=f"Written answer by {settings.llm_model or 'a language model'}, "
+                                            f"checked against its sources")
                 hint = gr.HTML("", elem_id="qa-hint")
                 example_list = gr.Dataset(components=[question], samples=[[q] for q in examples],
                                           label="Examples (click to ask)", elem_id="qa-examples")
@@ -145,7 +190,7 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
                 adding.panel(index, source, settings, [status_box, lang], lambda: (
                     render.render_status(index.info()), gr.update(choices=_languages(index))))
 
-        chat_inputs = [question, conversation, k, mode, lang, date_from, date_to]
+        chat_inputs = [question, conversation, k, mode, lang, date_from, date_to, written]
         chat_outputs = [question, chatbot, conversation, hint]
         gr.on([question.submit, ask_button.click], respond, chat_inputs, chat_outputs,
               api_visibility="private", show_progress="minimal") \
@@ -163,23 +208,67 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
         app.load(status, None, status_box, api_visibility="private")
 
         def ask_api(question: str, history: list[list[str]] | None = None, k: int = 5, mode: str = "hybrid",
-                    where: dict[str, str] | None = None) -> dict:
-            """Answer a question from the indexed articles. history: earlier turns as [question, answer]
-            pairs; where: filters such as {"lang": "ar", "date_from": "2025-01-01"}. Returns the answer
-            text with [n] markers and citations[n-1], the passage [n] cites."""
+                    where: dict[str, str] | None = None, generate: bool = False) -> dict:
+            """Answer a question from the indexed news articles, with every sentence cited.
+
+            Args:
+                question: the question, in English or Arabic.
+                history: earlier turns of the conversation as [question, answer] pairs (for follow-ups).
+                k: how many passages to draw the answer from (1-50).
+                mode: "hybrid" (meaning and words), "dense" (meaning) or "lexical" (words).
+                where: filters, e.g. {"lang": "ar", "date_from": "2025-01-01", "date_to": "2025-12-31"}.
+                generate: a language model writes the answer (only where the server has one configured);
+                    every written sentence is checked against the passages it cites.
+
+            Returns:
+                {"text": answer with [n] markers, "answered": false when the articles do not answer,
+                "citations": [{"n", "doc_id", "title", "text", "start", "end", "date", "source", "url",
+                "lang"}, ...] where citations[n-1] is what [n] cites and text == article[start:end],
+                "sentences": [[sentence, [n, ...]], ...], "generated": written by a model,
+                "model", "dropped": written sentences the check removed, "notice": why a written answer
+                was asked for and not given, "related": other passages retrieved}.
+            """
             try:
                 checked = validate_request(question or "", k=k, mode=mode, where=where, history=history)
+                if generate and not settings.llm_configured:
+                    raise qa.SettingsError("this server has no language model configured for written answers "
+                                           "(QA_LLM_URL, QA_LLM_MODEL); ask without generate")
                 return answer_json(ask(checked.question, index, history=checked.history, k=checked.k,
-                                       mode=checked.mode, where=checked.where))
+                                       mode=checked.mode, where=checked.where, generate=generate, settings=settings))
             except qa.EmptyQueryError:
                 return {"question": "", "text": render.EMPTY_HINT, "answered": False, "hint": True,
-                        "citations": [], "related": [], "sentences": []}
+                        "citations": [], "related": [], "sentences": [], "generated": False, "dropped": [],
+                        "model": None, "notice": None}
             except qa.QAError as exc:
                 log_refusal("/ask", exc)
                 # print_exception=False: the line above is the server's whole record of it.
                 raise gr.Error(str(exc), print_exception=False) from None
 
+        def search_api(query: str, k: int = 5, mode: str = "hybrid", where: dict[str, str] | None = None) -> list:
+            """Search the indexed news articles for the passages that best match a query.
+
+            Args:
+                query: what to look for, in English or Arabic.
+                k: how many passages to return (1-50).
+                mode: "hybrid" (meaning and words), "dense" (meaning) or "lexical" (words).
+                where: filters, e.g. {"lang": "ar", "date_from": "2025-01-01", "doc_id": "000_x.txt"}.
+
+            Returns:
+                Passages, best first: [{"doc_id", "title", "text", "start", "end", "score", "lang", "date",
+                "source", "url", "author", "chunk_id"}, ...]; text == the article's text[start:end].
+            """
+            try:
+                checked = validate_request(query or "", k=k, mode=mode, where=where)
+                return [asdict(p) for p in index.search(checked.question, k=checked.k, mode=checked.mode,
+                                                        where=checked.where)]
+            except qa.QAError as exc:
+                log_refusal("/search", exc)
+                raise gr.Error(str(exc), print_exception=False) from None
+
+        # MCP names a tool by its function's __name__ (gradio/mcp.py), the docstring describes it.
+        ask_api.__name__, search_api.__name__ = "ask", "search"
         gr.api(ask_api, api_name="ask")
+        gr.api(search_api, api_name="search")
     return app.queue(default_concurrency_limit=CONCURRENCY)
 
 
@@ -188,7 +277,9 @@ def answer_json(answer: qa.Answer) -> dict:
     return {"question": answer.question, "text": answer.text, "answered": answer.answered, "hint": False,
             "citations": [{"n": n, **asdict(p)} for n, p in enumerate(answer.citations, 1)],
             "related": [asdict(p) for p in answer.related],
-            "sentences": [[s, list(numbers)] for s, numbers in answer.sentences]}
+            "sentences": [[s, list(numbers)] for s, numbers in answer.sentences],
+            "generated": answer.generated, "dropped": list(answer.dropped), "model": answer.model,
+            "notice": answer.notice}
 
 
 def launch_options(max_upload_bytes: int | None = None) -> dict:
@@ -277,15 +368,32 @@ def warm_up(index: qa.Index) -> float:
 
 
 def serve(index: str | Path = "index", source: str | Path = "seeds", host: str = "127.0.0.1", port: int = 7860,
-          auth: str | None = None) -> int:
-    """`qa serve`: build on first start, load the model once, serve until interrupted."""
+          auth: str | None = None, mcp: bool = False) -> int:
+    """`qa serve`: build on first start, load the model once, serve until interrupted. With
+    `mcp`, the search and ask tools are also served to agents over MCP (streamable HTTP at
+    /gradio_api/mcp/), behind the same address and password as the app."""
     credentials = parse_auth(auth or os.environ.get("QA_AUTH"))
+    if mcp and credentials:
+        # Measured with gradio 6.31: behind a password its MCP server still lists the tools to
+        # anyone, and calls them without the caller's credentials, so every call is refused.
+        print("qa: error: --mcp cannot be combined with a password (--auth or QA_AUTH): Gradio's MCP server "
+              "would list the tools to anyone and could call them for no one. Serve MCP on 127.0.0.1 "
+              "without a password, or put an authenticating proxy in front of it", file=sys.stderr)
+        return 2
+    if mcp:
+        try:
+            import mcp as _  # noqa: F401  (gradio's MCP server needs it)
+        except ImportError:
+            print("qa: error: --mcp needs the MCP server library: pip install 'qa[mcp]'", file=sys.stderr)
+            return 2
     warning = host_warning(host, credentials is not None)
     if warning:
         print(warning, file=sys.stderr, flush=True)
     opened = open_or_build(index, source)
     print(f"qa: model ready in {warm_up(opened):.1f}s; {opened.info()['articles']} articles", flush=True)
     settings = from_env()
+    if settings.llm_configured:
+        print(f"qa: written answers by {settings.llm_model} at {settings.llm_url}", flush=True)
     if settings.fetch_private:
         print("qa: warning: QA_FETCH_PRIVATE is on: \"Add by link\" may fetch addresses on this machine and its "
               "network", file=sys.stderr, flush=True)
@@ -294,7 +402,11 @@ def serve(index: str | Path = "index", source: str | Path = "seeds", host: str =
         # quiet: Gradio's banner suggests share=True, which this app never uses.
         print(f"qa: serving on http://{'127.0.0.1' if host in LOCAL_HOSTS else host}:{port}/ (Ctrl+C to stop)",
               flush=True)
-        app.launch(server_name=host, server_port=port, auth=credentials, quiet=True, **launch_options())
+        if mcp:
+            print(f"qa: MCP tools search and ask at http://{'127.0.0.1' if host in LOCAL_HOSTS else host}:{port}"
+                  f"/gradio_api/mcp/", flush=True)
+        app.launch(server_name=host, server_port=port, auth=credentials, quiet=True, mcp_server=mcp,
+                   **launch_options())
     except OSError as exc:
         print(f"qa: error: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
         return 1

@@ -127,12 +127,42 @@ def render_answer(answer: Answer, turn: int, article_text: ArticleText | None = 
     body = _linked_answer_text(answer, turn)
     cards = []
     for n, passage in enumerate(answer.citations, 1):
-        sentences = [s for s, numbers in answer.sentences if n in numbers]
+        # A written sentence is not in its passage word for word: nothing to highlight there.
+        sentences = [] if answer.generated else [s for s, numbers in answer.sentences if n in numbers]
         cards.append(render_passage(passage, n, turn, cited_spans(passage.text, sentences), article_text))
-    return (f'<div class="qa-answer" dir="{direction(answer.question or answer.text)}">'
+    return (f'<div class="qa-answer{" qa-written" if answer.generated else ""}" '
+            f'dir="{direction(answer.question or answer.text)}">{_provenance(answer)}'
             f'<p class="qa-answer-text">{body}</p>'
             f'<p class="qa-sources-label" dir="ltr">Sources</p>'
-            f'<ol class="qa-sources">{"".join(cards)}</ol></div>')
+            f'<ol class="qa-sources">{"".join(cards)}</ol>{_dropped(answer)}</div>')
+
+
+def _provenance(answer: Answer) -> str:
+    """Who wrote the answer: a written one names its model and says it was checked; a fallback
+    says why the extractive answer is shown instead."""
+    if answer.generated:
+        return (f'<p class="qa-written-label" dir="ltr">Written by {escape(answer.model or "a language model")}; '
+                f'every sentence checked against the sources it cites.</p>')
+    if answer.notice:
+        return f'<p class="qa-notice" dir="ltr">{escape(answer.notice[:1].upper() + answer.notice[1:])}.</p>'
+    return ""
+
+
+def _dropped(answer: Answer) -> str:
+    if not answer.dropped:
+        return ""
+    items = "".join(f'<li dir="{direction(d)}">{escape(d)}</li>' for d in answer.dropped)
+    n = len(answer.dropped)
+    return (f'<details class="qa-dropped"><summary dir="ltr">{n} written sentence{"s" if n > 1 else ""} '
+            f'dropped: not stated by the passages cited</summary><ul>{items}</ul></details>')
+
+
+def render_draft(text: str, model: str | None) -> str:
+    """A written answer as it streams in: plain escaped text, marked as not yet checked."""
+    return (f'<div class="qa-answer qa-draft" dir="{direction(text)}">'
+            f'<p class="qa-written-label" dir="ltr">{escape(model or "The language model")} is writing; '
+            f'the answer is checked against its sources before it is shown with them.</p>'
+            f'<p class="qa-answer-text qa-draft-text">{escape(text)}</p></div>')
 
 
 def _render_abstention(answer: Answer, turn: int, article_text: ArticleText | None) -> str:
@@ -301,6 +331,10 @@ mark.qa-hl { background: #fde68a; color: #111; border-radius: 2px; padding: 0 1p
               background: var(--background-fill-secondary); border-radius: 6px; }
 .qa-in-passage { background: rgba(253, 230, 138, .25); }
 .qa-abstain-flag { color: #b45309; }
+.qa-written-label, .qa-notice { font-size: .8em; margin: 0 0 .3em 0; color: var(--body-text-color-subdued); }
+.qa-draft-text { opacity: .75; white-space: pre-wrap; }
+.qa-dropped { font-size: .85em; margin-top: .4em; }
+.qa-dropped summary { cursor: pointer; color: #92400e; }
 .qa-hint { color: var(--body-text-color-subdued); margin: .2em 0; }
 .qa-status { font-size: .9em; }
 .qa-upload-results { margin: .3em 0; padding-inline-start: 1.2em; font-size: .9em; }

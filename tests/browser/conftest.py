@@ -14,6 +14,7 @@ import pytest
 
 from corpus import ROOT, SEEDS
 from pages import CHROMIUM, CHROMIUM_ARGS, LOCAL, START_TIMEOUT, Server, Session
+from scripted_llm import ScriptedLLM
 from webserver import web_server  # noqa: F401  (pytest fixture)
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -21,11 +22,21 @@ from serving import running_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory, web_server):
+def scripted_llm():
+    """The app's language model for written answers: a scripted OpenAI-compatible server on
+    127.0.0.1 (the switch for written answers is shown only when one is configured)."""
+    server = ScriptedLLM()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, web_server, scripted_llm):
     work = tmp_path_factory.mktemp("serve")
     source, index_dir, log = work / "articles", work / "index", work / "serve.log"
     shutil.copytree(SEEDS, source)
-    env = {"QA_FETCH_PRIVATE": "0", "QA_FETCH_ALLOW": f"127.0.0.1:{web_server.port}"}
+    env = {"QA_FETCH_PRIVATE": "0", "QA_FETCH_ALLOW": f"127.0.0.1:{web_server.port}",
+           "QA_LLM_URL": scripted_llm.url, "QA_LLM_MODEL": "scripted-model"}
     try:
         with running_server(index_dir, source, log, timeout=START_TIMEOUT, env=env) as url:
             yield Server(url, source, index_dir, log)

@@ -1,0 +1,40 @@
+"""A written answer in the browser: the switch (shown because the server has a model
+configured), the answer appearing as it is written, then replaced by the checked one with its
+sources, its model named, and the dropped sentence listed, escaped like everything else."""
+from __future__ import annotations
+
+from pages import ANSWER_TIMEOUT
+from scripted_llm import number_of
+
+QUESTION = "What has Egypt co-produced with Türkiye?"
+DRONES = "jointly produce vertical takeoff"
+
+
+def test_written_answer_streams_then_shows_checked_with_sources(session, scripted_llm):
+    def reply(body):
+        n = number_of(body, DRONES)
+        return (f"Egypt and Türkiye agreed last August to jointly produce vertical takeoff and landing drones [{n}]. "
+                f"They also built <b>9 submarines</b> together [{n}].")
+    scripted_llm.script(reply, chunk_delay=0.15)  # about 20 pieces: three seconds of writing
+    page = session.page
+    switch = page.locator("#qa-written input[type=checkbox]")
+    assert "scripted-model" in page.locator("#qa-written").inner_text()
+    switch.check()
+    page.locator("#qa-question textarea").fill(QUESTION)
+    page.locator("#qa-ask").click()
+    draft = page.locator(".qa-draft")
+    draft.wait_for(timeout=ANSWER_TIMEOUT)
+    assert "is writing" in draft.inner_text()
+    written = page.locator(".qa-answer.qa-written")
+    written.wait_for(timeout=ANSWER_TIMEOUT)
+    assert page.locator(".qa-draft").count() == 0  # replaced by the checked answer
+    assert "Written by scripted-model" in written.locator(".qa-written-label").inner_text()
+    text = written.locator(".qa-answer-text").inner_text()
+    assert text.startswith("Egypt and Türkiye agreed last August") and "submarines" not in text
+    assert written.locator(".qa-source").count() == 1 and DRONES in written.locator(".qa-source").inner_text()
+    dropped = written.locator(".qa-dropped")
+    assert "1 written sentence dropped" in dropped.locator("summary").inner_text()
+    dropped.locator("summary").click()
+    assert "<b>9 submarines</b>" in dropped.inner_text()  # shown as text, never as markup
+    assert written.locator(".qa-dropped b").count() == 0
+    switch.uncheck()
