@@ -105,7 +105,8 @@ def model_run(args, work: Path) -> dict:
     if not args.index:
         qa.build_index(common.ROOT / "seeds", index_dir)
     index = qa.load_index(index_dir)
-    settings = from_env(llm_url=args.llm_url, llm_model=args.llm_model, llm_timeout=args.timeout)
+    settings = from_env(llm_url=args.llm_url, llm_model=args.llm_model, llm_timeout=args.timeout,
+                        llm_max_tokens=args.max_tokens)
     rows, plain_ms, written_ms = [], [], []
     for question in SEED_QUESTIONS * args.rounds:
         started = time.perf_counter()
@@ -119,7 +120,7 @@ def model_run(args, work: Path) -> dict:
                      "dropped": answer.dropped, "notice": answer.notice, "text": answer.text})
     asked = [r for r in rows if r["notice"] is not None or r["generated"]]  # extractive abstentions are not sent
     written = sum(r["kept"] + len(r["dropped"]) for r in asked)
-    return {"model": args.llm_model, "questions": len(rows), "sent_to_model": len(asked),
+    return {"model": args.llm_model, "max_tokens": args.max_tokens, "questions": len(rows), "sent_to_model": len(asked),
             "sentences_written": written, "kept_pct": round(100 * sum(r["kept"] for r in asked) / max(written, 1), 1),
             "fell_back_pct": round(100 * sum(not r["generated"] for r in asked) / max(len(asked), 1), 1),
             "ask_p50_ms": round(statistics.median(plain_ms), 1),
@@ -137,6 +138,7 @@ def main() -> None:
     parser.add_argument("--llm-model")
     parser.add_argument("--timeout", type=int, default=120)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--max-tokens", type=int, default=120, help="most tokens a written answer may take")
     parser.add_argument("--index", help="an index of the seeds (default: built in the work folder)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()

@@ -26,7 +26,7 @@ from .facts import facts_of, name_keys, normalize_digits
 from .lexical import tokenize
 from .types import Passage
 
-# Measured with bench/written.py support (XQuAD, docs/BENCHMARKS.md §5): a sentence checked
+# Measured with bench/written.py support (XQuAD, docs/BENCHMARKS.md §6): a sentence checked
 # against its own paragraph with it taken out (a claim on the same topic the passage does not
 # make) scores at least 0.6 in 6% of cases, English and Arabic alike. Across languages the
 # calibrated similarity runs higher: a translation scores median 1.3, the next paragraph's

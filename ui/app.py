@@ -381,9 +381,9 @@ def serve(index: str | Path = "index", source: str | Path = "seeds", host: str =
               "without a password, or put an authenticating proxy in front of it", file=sys.stderr)
         return 2
     if mcp:
-        try:
-            import mcp as _  # noqa: F401  (gradio's MCP server needs it)
-        except ImportError:
+        import importlib.util
+
+        if importlib.util.find_spec("mcp") is None:  # gradio's MCP server needs it
             print("qa: error: --mcp needs the MCP server library: pip install 'qa[mcp]'", file=sys.stderr)
             return 2
     warning = host_warning(host, credentials is not None)

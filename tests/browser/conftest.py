@@ -38,7 +38,7 @@ def server(tmp_path_factory, web_server, scripted_llm):
     env = {"QA_FETCH_PRIVATE": "0", "QA_FETCH_ALLOW": f"127.0.0.1:{web_server.port}",
            "QA_LLM_URL": scripted_llm.url, "QA_LLM_MODEL": "scripted-model"}
     try:
-        with running_server(index_dir, source, log, timeout=START_TIMEOUT, env=env) as url:
+        with running_server(index_dir, source, log, "--mcp", timeout=START_TIMEOUT, env=env) as url:
             yield Server(url, source, index_dir, log)
     except RuntimeError as exc:
         pytest.fail(str(exc))

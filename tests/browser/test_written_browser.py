@@ -38,3 +38,36 @@ def test_written_answer_streams_then_shows_checked_with_sources(session, scripte
     assert "<b>9 submarines</b>" in dropped.inner_text()  # shown as text, never as markup
     assert written.locator(".qa-dropped b").count() == 0
     switch.uncheck()
+
+
+def test_an_mcp_client_lists_and_calls_the_tools_of_qa_serve_mcp(server, scripted_llm):
+    # The session's app is `qa serve --mcp`: the same process the browser talks to.
+    import asyncio
+    from ast import literal_eval
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    scripted_llm.script(lambda body: f"Egypt and Türkiye agreed to jointly produce vertical takeoff and landing "
+                                     f"drones [{number_of(body, DRONES)}].")
+
+    async def talk():
+        async with streamablehttp_client(server.url.rstrip("/") + "/gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as mcp:
+                await mcp.initialize()
+                names = {t.name for t in (await mcp.list_tools()).tools}
+                answer = await mcp.call_tool("ask", {"question": QUESTION, "generate": True})
+                passages = await mcp.call_tool("search", {"query": "Aselsan regional office", "k": 2})
+                return names, answer, passages
+
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        names, answer, passages = pool.submit(asyncio.run, talk()).result(timeout=300)
+    assert {"ask", "search"} <= names
+    answer = literal_eval(answer.content[0].text)
+    assert answer["generated"] and answer["model"] == "scripted-model" and answer["text"].endswith("[1]")
+    assert DRONES in answer["citations"][0]["text"] and answer["dropped"] == []
+    passages = literal_eval(passages.content[0].text)
+    assert len(passages) == 2 and "Aselsan" in passages[0]["text"]
+    assert "qa: MCP tools search and ask at" in server.log.read_text()
