@@ -61,7 +61,7 @@ class Settings:
     # QA_LLM_API_KEY, the openai client's OPENAI_BASE_URL / OPENAI_API_KEY are read.
     llm_url: str | None = None
     llm_model: str | None = None
-    llm_api_key: str | None = None
+    llm_api_key: str | None = dataclasses.field(default=None, repr=False)  # never printed
     # Seconds the endpoint has for a whole written answer before the extractive one is given.
     llm_timeout: int = 60
     # Most tokens a written answer may take (a few cited sentences).
