@@ -98,15 +98,39 @@ def test_mcp_lists_search_and_ask_and_answers_with_citations(app_url, llm):
     assert {"doc_id", "start", "end", "date", "text"} <= set(passages[0])
 
 
-def test_serve_mcp_behind_a_password_is_refused_before_anything_is_built(tmp_path):
-    import subprocess
-    import sys
+def test_behind_a_password_mcp_needs_it_and_then_calls_the_tools(index):
+    # The same user:password as the app, as HTTP Basic auth: without it nothing is listed.
+    import base64
 
-    from corpus import ROOT
+    import httpx
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
 
-    run = subprocess.run([sys.executable, "-m", "qa.cli", "serve", "--index", str(tmp_path / "i"), "--mcp",
-                          "--auth", "user:secret"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("qa: error: --mcp cannot be combined with a password")
-    assert not (tmp_path / "i").exists()
+    from ui import mcp_auth
+
+    credentials = ("ann", "s3cret:x")
+    app = ui_app.create_app(index, source_dir=SEEDS)
+    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+               mcp_server=True, auth=credentials, app_kwargs=mcp_auth.guarded(credentials), **ui_app.launch_options())
+    url = app.local_url.rstrip("/") + "/gradio_api/mcp/"
+    try:
+        listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+        for auth in (None, ("ann", "wrong"), ("bob", "s3cret:x")):
+            refused = httpx.post(url, json=listing, auth=auth, headers={"Accept": "application/json, text/event-stream"})
+            assert refused.status_code == 401 and "ask" not in refused.text and "jsonrpc" not in refused.text
+        good = {"Authorization": "Basic " + base64.b64encode(b"ann:s3cret:x").decode()}
+
+        async def talk():
+            async with streamablehttp_client(url, headers=good) as (read, write, _):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    names = {t.name for t in (await session.list_tools()).tools}
+                    return names, await session.call_tool("ask", {"question": QUESTION})
+
+        with ThreadPoolExecutor(1) as pool:
+            names, asked = pool.submit(asyncio.run, talk()).result(timeout=300)
+        assert {"ask", "search"} <= names
+        answer = literal_eval(asked.content[0].text)
+        assert not asked.isError and answer["answered"] and "[1]" in answer["text"]
+    finally:
+        app.close()

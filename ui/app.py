@@ -11,6 +11,7 @@ import os
 # Before gradio is imported: the app runs offline and must not call home.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import functools  # noqa: E402
 import queue  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
@@ -25,7 +26,7 @@ from qa.answer import ask  # noqa: E402
 from qa.settings import Settings, from_env  # noqa: E402
 from qa.validation import validate_request  # noqa: E402
 
-from . import adding, render, uploads  # noqa: E402
+from . import adding, mcp_auth, render, uploads  # noqa: E402
 
 EXAMPLES = [
     "What has Egypt co-produced with Türkiye?",
@@ -267,9 +268,24 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
 
         # MCP names a tool by its function's __name__ (gradio/mcp.py), the docstring describes it.
         ask_api.__name__, search_api.__name__ = "ask", "search"
-        gr.api(ask_api, api_name="ask")
-        gr.api(search_api, api_name="search")
+        # Unqueued, so that an MCP call runs in this process (Gradio sends a queued one through a
+        # loopback client that has no password); a semaphore keeps CONCURRENCY answers at a time.
+        gr.api(limited(ask_api), api_name="ask", queue=False)
+        gr.api(limited(search_api), api_name="search", queue=False)
     return app.queue(default_concurrency_limit=CONCURRENCY)
+
+
+_running = threading.BoundedSemaphore(CONCURRENCY)
+
+
+def limited(fn):
+    """`fn` run at most CONCURRENCY at a time across the app (what Gradio's queue does for the
+    chat), keeping its name, signature and docstring (the MCP tool's description)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with _running:
+            return fn(*args, **kwargs)
+    return run
 
 
 def answer_json(answer: qa.Answer) -> dict:
@@ -371,15 +387,8 @@ def serve(index: str | Path = "index", source: str | Path = "seeds", host: str =
           auth: str | None = None, mcp: bool = False) -> int:
     """`qa serve`: build on first start, load the model once, serve until interrupted. With
     `mcp`, the search and ask tools are also served to agents over MCP (streamable HTTP at
-    /gradio_api/mcp/), behind the same address and password as the app."""
+    /gradio_api/mcp/), behind the same address and password (HTTP Basic auth) as the app."""
     credentials = parse_auth(auth or os.environ.get("QA_AUTH"))
-    if mcp and credentials:
-        # Measured with gradio 6.31: behind a password its MCP server still lists the tools to
-        # anyone, and calls them without the caller's credentials, so every call is refused.
-        print("qa: error: --mcp cannot be combined with a password (--auth or QA_AUTH): Gradio's MCP server "
-              "would list the tools to anyone and could call them for no one. Serve MCP on 127.0.0.1 "
-              "without a password, or put an authenticating proxy in front of it", file=sys.stderr)
-        return 2
     if mcp:
         import importlib.util
 
@@ -405,8 +414,9 @@ def serve(index: str | Path = "index", source: str | Path = "seeds", host: str =
         if mcp:
             print(f"qa: MCP tools search and ask at http://{'127.0.0.1' if host in LOCAL_HOSTS else host}:{port}"
                   f"/gradio_api/mcp/", flush=True)
+        # Behind a password, the MCP routes take the same user:password (ui/mcp_auth.py).
         app.launch(server_name=host, server_port=port, auth=credentials, quiet=True, mcp_server=mcp,
-                   **launch_options())
+                   app_kwargs=mcp_auth.guarded(credentials if mcp else None), **launch_options())
     except OSError as exc:
         print(f"qa: error: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
         return 1
