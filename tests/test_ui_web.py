@@ -110,7 +110,10 @@ def test_page_added_by_link_is_answerable_and_its_card_links_to_the_original_pag
     assert (cited["doc_id"], cited["url"], cited["source"]) == (doc_id, CNN_CANONICAL, "CNN")
 
     # The chat shows the same answer with a source card linking to the original page.
-    _, messages, _, _ = handler(app, "respond")(QUESTION, Conversation(), 5, "hybrid", "any", "", "")
+    # respond is a generator (a written answer streams); an extractive one is its one and last step.
+    steps = list(handler(app, "respond")(QUESTION, Conversation(), 5, "hybrid", "any", "", ""))
+    assert len(steps) == 1
+    _, messages, _, _ = steps[-1]
     card_links = _Lines(messages[-1]["content"]).links
     assert card_links and {a["href"] for a in card_links} == {CNN_CANONICAL}
     assert all(a["rel"] == "noopener noreferrer nofollow" and a["target"] == "_blank" for a in card_links)
