@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chunking import sentences
+from .cleaning import detect_language
 from .across import _skeletons_match, _words
 from .facts import facts_of, name_keys, normalize_digits
 from .lexical import tokenize
@@ -59,7 +60,7 @@ def split_written(text: str) -> list[tuple[str, list[int]]]:
             piece = piece[lead.end():]
         numbers = _numbers(piece)
         bare = _MARKER.sub("", piece).strip()
-        if bare:
+        if re.search(r"\w", bare):  # not the stray "." of "... academies. [1]."
             parts.append((bare, numbers))
         elif numbers and parts:
             parts[-1] = (parts[-1][0], parts[-1][1] + numbers)
@@ -165,7 +166,7 @@ def support(sentence: str, sources: list[Passage], index) -> float:
     overlap = np.array([sum(idf[t] for t in terms & set(tokenize(text))) / total for text, _ in candidates])
     if index is None:
         return float(overlap.max())
-    lang = "ar" if _AR_LETTER.search(sentence) and len(_AR_LETTER.findall(sentence)) > len(sentence) / 4 else "en"
+    lang = "ar" if detect_language(sentence) == "ar" else "en"  # as qa.answer reads a question
     scores = np.full(len(candidates), -1.0)
     by_main = [i for i, (_, l) in enumerate(candidates) if index.main_covers(lang) and index.main_covers(l)]
     if by_main:
