@@ -191,8 +191,10 @@ def machine() -> dict:
     import torch
 
     info = {"python": platform.python_version(), "platform": platform.platform(),
-            "cpu": _cpu_name(), "cpu_features": cpu_features(), "cores": os.cpu_count(), "memory_gb": _memory_gb(),
-            "torch": torch.__version__, "numpy": numpy.__version__}
+            "cpu": _cpu_name(), "cpu_features": cpu_features(), "features_seen": features_seen(),
+            "cores": os.cpu_count(), "memory_gb": _memory_gb(), "torch": torch.__version__, "numpy": numpy.__version__}
+    if os.environ.get("QA_BENCH_CPU_CAP"):  # run under bench/avx2_only: what the CPUID answers say
+        info["cpu_cap"] = os.environ["QA_BENCH_CPU_CAP"]
     for name in ("sentence_transformers", "faiss", "bm25s", "transformers"):
         try:
             info[name] = __import__(name).__version__
@@ -226,6 +228,18 @@ def cpu_features() -> list[str]:
     except OSError:
         pass
     return []
+
+
+def features_seen() -> list[str]:
+    """The instruction sets the libraries pick kernels by (CPUID as this process sees it: under
+    bench/avx2_only that is less than /proc/cpuinfo lists)."""
+    import torch
+    from numpy._core._multiarray_umath import __cpu_features__ as numpy_sees
+
+    seen = [name.lower() for name in ("AVX2", "FMA3", "AVX512F") if numpy_sees.get(name)]
+    seen += ["avx512_bf16"] if torch.cpu._is_avx512_bf16_supported() else []
+    seen += ["amx"] if torch.cpu._is_amx_tile_supported() else []
+    return seen + [f"torch:{torch.backends.cpu.get_cpu_capability()}"]
 
 
 def _memory_gb() -> float | None:

@@ -9,8 +9,8 @@ median over rounds and every comparison is a ratio taken within the run):
             clock starts, for every system (txtai imports them with itself). qa builds
             from the article files (read, clean, chunk, embed, BM25, SQLite); the peers
             get the exact chunk texts qa stored (store.sqlite, table chunks) and index
-            those. Systems: qa as shipped (torch; bf16 autocast where the CPU has native
-            bf16), qa-fp32 (QA_EMBED_PRECISION=fp32, the peers' precision), qa-onnx
+            those. Systems: qa as shipped (torch with bf16 autocast where the CPU has native
+            bf16, else int8 ONNX), qa-fp32 (torch fp32, the peers' precision), qa-onnx
             (QA_EMBED_BACKEND=onnx-int8), LangChain FAISS + HuggingFaceEmbeddings, txtai
             Embeddings (hybrid=True, content=True: vectors + BM25 + SQLite, like qa).
   search    in one process, query by query, interleaved across systems: p50/p95 of a
@@ -139,8 +139,11 @@ def spawn(args: list[str], env: dict | None = None) -> tuple[dict, float]:
 
 
 def env_for(system: str) -> dict:
-    return {"QA_EMBED_BACKEND": "onnx-int8" if system == "qa-onnx" else "torch",
-            "QA_EMBED_PRECISION": "fp32" if system == "qa-fp32" else "auto"}
+    """qa as shipped (the backend and precision it picks for this CPU), torch fp32 (the peers'
+    precision) and int8 ONNX whatever the CPU."""
+    return {"qa": {"QA_EMBED_BACKEND": "auto", "QA_EMBED_PRECISION": "auto"},
+            "qa-fp32": {"QA_EMBED_BACKEND": "torch", "QA_EMBED_PRECISION": "fp32"},
+            "qa-onnx": {"QA_EMBED_BACKEND": "onnx-int8", "QA_EMBED_PRECISION": "auto"}}.get(system, {})
 
 
 # -- the parent ------------------------------------------------------------------------------
@@ -280,7 +283,7 @@ def update_cost(work: Path, data: Path, rounds: int, log, full: Path | None = No
                 inproc.append(time.perf_counter() - started)
             else:
                 subprocess.run([qa_bin, "build", str(src), "--index", str(idx)], check=True,
-                               capture_output=True, env={**os.environ, "QA_EMBED_BACKEND": "torch"})
+                               capture_output=True, env={**os.environ, **env_for("qa")})
                 process.append(time.perf_counter() - started)
     out = {"in_process_s": round(statistics.median(inproc), 3), "process_s": round(statistics.median(process), 3),
            "articles": len(list(articles.iterdir())), "chunks": len(qa.load_index(built))}
@@ -297,7 +300,7 @@ def cli_times(work: Path, question: str, rounds: int, log) -> dict:
         times = []
         for _ in range(rounds):
             started = time.perf_counter()
-            subprocess.run(args, check=True, capture_output=True, env={**os.environ, "QA_EMBED_BACKEND": "torch"})
+            subprocess.run(args, check=True, capture_output=True, env={**os.environ, **env_for("qa")})
             times.append(time.perf_counter() - started)
         out[name] = {"median_s": round(statistics.median(times), 3), "runs": [round(t, 3) for t in times]}
         log(f"{name}: {out[name]['median_s']}s")
@@ -335,10 +338,12 @@ def run(data: Path, work: Path, limit: int | None, rounds: int, n_queries: int, 
     report = {"versions": versions(), "machine": common.machine(), "task": task.name, "articles": len(task.paragraphs),
               "rounds": rounds, "queries": len(questions), "skipped": skipped}
     log(f"cpu: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
-        f"{' '.join(report['machine']['cpu_features']) or 'no AVX2'}")
-    if "qa-onnx" in systems:  # the one-off ONNX export is not part of a build
-        subprocess.run([sys.executable, "-c", "import qa.embedder as e; e.get_embedder('all-MiniLM-L6-v2')"],
-                       check=True, capture_output=True, env={**os.environ, **env_for("qa-onnx")})
+        f"{' '.join(report['machine']['cpu_features']) or 'no AVX2'}; the libraries see: "
+        f"{' '.join(report['machine']['features_seen'])}")
+    for system in ("qa", "qa-onnx"):  # a one-off ONNX export is not part of a build
+        if system in systems:
+            subprocess.run([sys.executable, "-c", "import qa.embedder as e; e.get_embedder('all-MiniLM-L6-v2')"],
+                           check=True, capture_output=True, env={**os.environ, **env_for(system)})
     report["build"] = builds(work, systems, rounds, log)
     report["search"] = searches(work, systems, [q.text for q in questions], log)
     up = report["update"] = update_cost(work, data, rounds, log, full)

@@ -8,9 +8,13 @@ machine (docs/BENCHMARKS.md). The last digits of a bf16 vector depend on the oth
 its batch, so an incremental build and a full rebuild may differ there (not in rankings).
 QA_EMBED_PRECISION=fp32|bf16|auto overrides the choice.
 
-QA_EMBED_BACKEND=onnx-int8 runs the same weights through ONNX Runtime, int8-quantised
-(exported once, offline, into QA_ONNX_CACHE or ~/.cache/qa/onnx; needs `pip install
-onnxruntime onnx`). See docs/BENCHMARKS.md for its speed and recall against torch.
+Where the CPU has no native bf16 (AVX2-only laptops and servers), torch's fp32 is slower than
+the peers' on the same model, and builds embed through ONNX Runtime instead, the weights
+int8-quantised per channel (exported once, offline, into QA_ONNX_CACHE or ~/.cache/qa/onnx):
+1.9x the fp32 peers' build speed with 99.9% of their R@5 on an AVX2-only CPU
+(docs/BENCHMARKS.md §3e). Models that are not mean-pooled keep torch fp32.
+QA_EMBED_BACKEND=torch|onnx-int8|auto overrides the choice; QA_EMBED_PRECISION=fp32 asks for
+torch fp32 on any CPU.
 
 One Embedder serves every thread of a process (questions in the web app while an upload is
 indexed). A Hugging Face fast tokenizer is not safe to share: each call first sets truncation
@@ -30,6 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .onnx_models import OnnxInt8, export_onnx, int8_file, onnx_dir, unit_rows  # noqa: F401 (re-exported)
 from .settings import BUNDLED_MODEL
 
 _BUNDLED_NAMES = {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"}
@@ -67,7 +72,8 @@ class Embedder:
     def __init__(self, model: str):
         from sentence_transformers import SentenceTransformer
 
-        precision = resolve_precision()  # a bad QA_EMBED_PRECISION fails before seconds of loading
+        precision = resolve_precision()  # a bad setting fails before seconds of loading
+        backend = resolve_backend(precision)
         _limit_threads()
         _quiet_transformers()
         self.name = model
@@ -80,14 +86,16 @@ class Embedder:
         get_dimension = getattr(self.model, "get_embedding_dimension", None) or \
             self.model.get_sentence_embedding_dimension  # renamed in sentence-transformers 5.x
         self.dimension = int(get_dimension())
-        self.backend = os.environ.get("QA_EMBED_BACKEND", "torch") or "torch"
-        if self.backend not in BACKENDS:
-            from .errors import SettingsError
-
-            raise SettingsError(f"unknown QA_EMBED_BACKEND {self.backend!r}; valid: {', '.join(BACKENDS)}")
         self._onnx = None
-        if self.backend == "onnx-int8":
-            self._onnx = _OnnxInt8(self.model, resolve_model(model), self._lock)
+        if backend == "onnx-int8":
+            if mean_pooled(self.model):
+                self._onnx = OnnxInt8(self.model, int8_file(self.model, resolve_model(model)), self._lock)
+            elif _requested_backend() == "onnx-int8":  # asked for by name; the automatic choice keeps torch
+                from .errors import SettingsError
+
+                raise SettingsError("QA_EMBED_BACKEND=onnx-int8 supports mean-pooled models only; "
+                                    "use QA_EMBED_BACKEND=torch for this one")
+        self.backend = "onnx-int8" if self._onnx else "torch"
         self.precision = "int8" if self._onnx else precision
 
     def count_tokens(self, text: str) -> int:
@@ -137,8 +145,40 @@ def _e5_prompts(name: str, st_model) -> None:
         st_model.prompts = {**(st_model.prompts or {}), "query": "query: ", "passage": "passage: "}
 
 
-BACKENDS = ("torch", "onnx-int8")
+BACKENDS = ("auto", "torch", "onnx-int8")
 PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _requested_backend() -> str:
+    wanted = (os.environ.get("QA_EMBED_BACKEND") or "auto").strip().lower()
+    if wanted not in BACKENDS:
+        from .errors import SettingsError
+
+        raise SettingsError(f"unknown QA_EMBED_BACKEND {wanted!r}; valid: {', '.join(BACKENDS)}")
+    return wanted
+
+
+def resolve_backend(precision: str) -> str:
+    """torch or onnx-int8 for embedding documents: torch where it runs bf16 natively or where
+    fp32 was asked for (QA_EMBED_PRECISION=fp32), int8 ONNX where it would run fp32 for want of
+    native bf16 and ONNX Runtime is installed, unless QA_EMBED_BACKEND says."""
+    wanted = _requested_backend()
+    if wanted != "auto":
+        return wanted
+    if precision == "bf16" or (os.environ.get("QA_EMBED_PRECISION") or "").strip().lower() == "fp32":
+        return "torch"
+    import importlib.util
+
+    return "onnx-int8" if all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx")) else "torch"
+
+
+def mean_pooled(st_model) -> bool:
+    """Whether the int8 path reproduces this model: a transformer then mean pooling."""
+    if len(st_model) < 2 or type(st_model[1]).__name__ != "Pooling":
+        return False
+    pooling = getattr(st_model[1], "pooling_mode", None) or \
+        getattr(st_model[1], "get_pooling_mode_str", lambda: None)()
+    return pooling == "mean"
 
 
 def resolve_precision() -> str:
@@ -161,133 +201,23 @@ def resolve_precision() -> str:
 def _normalized(vectors) -> np.ndarray:
     """A torch tensor as unit-length float32 rows, normalised in fp32 whatever precision the
     model ran in."""
-    return _unit_rows(np.ascontiguousarray(vectors.float().numpy(), dtype="float32"))
-
-
-def _unit_rows(rows: np.ndarray) -> np.ndarray:
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-
-
-class _OnnxInt8:
-    """The model's transformer exported to ONNX, its MatMul weights quantised to int8 per
-    channel (per-tensor int8 moved vectors to cosine 0.95 of torch's; per channel keeps
-    0.995), then mean pooling and normalisation in numpy. Only mean-pooled models qualify."""
-
-    def __init__(self, st_model, source: str, lock: threading.Lock):
-        import onnxruntime as ort
-
-        pooling = getattr(st_model[1], "pooling_mode", None) or \
-            getattr(st_model[1], "get_pooling_mode_str", lambda: None)()
-        if len(st_model) < 2 or type(st_model[1]).__name__ != "Pooling" or pooling != "mean":
-            from .errors import SettingsError
-
-            raise SettingsError("QA_EMBED_BACKEND=onnx-int8 supports mean-pooled models only; "
-                                "use QA_EMBED_BACKEND=torch for this one")
-        self.tokenizer = st_model.tokenizer
-        self.lock = lock  # the Embedder's lock for this tokenizer
-        self.max_tokens = int(st_model.max_seq_length)
-        self.prompts = getattr(st_model, "prompts", {}) or {}
-        path = _onnx_file(st_model, source)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 4))
-        # Spinning threads cost a query more than they save when other requests share the cores.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.inputs = [i.name for i in self.session.get_inputs()]
-
-    def encode(self, texts: list[str], kind: str, batch_size: int) -> np.ndarray:
-        prompt = self.prompts.get(kind) or ""
-        texts = [prompt + t for t in texts]
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # little padding per batch
-        out = np.zeros((len(texts), 0), dtype="float32")
-        for begin in range(0, len(texts), batch_size):
-            part = order[begin:begin + batch_size]
-            with self.lock:
-                enc = self.tokenizer([texts[i] for i in part], padding=True, truncation=True,
-                                     max_length=self.max_tokens, return_tensors="np")
-            feed = {name: enc[name].astype("int64") for name in self.inputs}
-            hidden = self.session.run(None, feed)[0]  # ONNX Runtime sessions may run concurrently
-            mask = enc["attention_mask"][..., None].astype("float32")
-            pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
-            if not out.shape[1]:
-                out = np.zeros((len(texts), pooled.shape[1]), dtype="float32")
-            out[part] = _unit_rows(pooled)
-        return np.ascontiguousarray(out, dtype="float32")
-
-
-def onnx_dir(source: str):
-    """The folder where ONNX exports of the model at `source` are kept (QA_ONNX_CACHE or
-    ~/.cache/qa/onnx), one per model source."""
-    import hashlib
-    from pathlib import Path
-
-    cache = Path(os.environ.get("QA_ONNX_CACHE") or Path.home() / ".cache" / "qa" / "onnx")
-    key = hashlib.sha256(os.path.abspath(source).encode() if os.path.exists(source) else source.encode())
-    return cache / f"{Path(source).name}-{key.hexdigest()[:12]}"
-
-
-def _onnx_file(st_model, source: str):
-    """The int8 ONNX file for this model, exported on first use (seconds) and kept."""
-    target = onnx_dir(source) / "model-int8.onnx"
-    if not target.is_file():
-        export_onnx(st_model, target, quantize=True)
-    return target
-
-
-def export_onnx(st_model, target, quantize: bool) -> None:
-    """Write the model's transformer (input ids, attention mask, token types -> last hidden
-    state) to `target` as ONNX, its MatMul weights int8 per channel with `quantize`."""
-    import tempfile
-    import warnings
-    from pathlib import Path
-
-    import torch
-
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    transformer = st_model[0].auto_model.eval()
-
-    class Hidden(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.inner = transformer
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
-
-    sample = st_model.tokenizer(["an example", "a second, longer example"], padding=True, return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    if "token_type_ids" not in sample:
-        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer warnings about shapes that the dynamic axes cover
-        plain = Path(tmp) / "model.onnx"
-        torch.onnx.export(Hidden(), tuple(sample[n] for n in names), str(plain), input_names=names,
-                          output_names=["hidden"], opset_version=17, dynamo=False,
-                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["hidden"]})
-        if quantize:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            quantized = Path(tmp) / "model-int8.onnx"
-            quantize_dynamic(str(plain), str(quantized), weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["MatMul"], per_channel=True)
-            plain = quantized
-        os.replace(plain, target)  # atomic: a concurrent reader sees no half-written file
+    return unit_rows(np.ascontiguousarray(vectors.float().numpy(), dtype="float32"))
 
 
 _cache_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _load(model: str) -> Embedder:
-    return Embedder(model)
+def _load(model: str, backend: str, precision: str) -> Embedder:
+    return Embedder(model)  # reads the same settings from the environment
 
 
 def get_embedder(model: str) -> Embedder:
-    """One shared instance per model per process: loading weights takes seconds."""
+    """One shared instance per model (and backend and precision asked for) per process:
+    loading weights takes seconds."""
     with _cache_lock:
-        return _load(model)
+        return _load(model, os.environ.get("QA_EMBED_BACKEND") or "auto",
+                     os.environ.get("QA_EMBED_PRECISION") or "auto")
 
 
 BULK = 64  # texts per call (two batches) from which a second thread pays for its synchronisation

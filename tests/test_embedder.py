@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import qa
-from qa.embedder import Embedder, resolve_precision
+from qa.embedder import Embedder, resolve_backend, resolve_precision
 
 from corpus import SEEDS
 
@@ -62,7 +62,34 @@ def test_unknown_precision_is_refused_before_loading(monkeypatch):
 
 
 def test_auto_picks_a_precision_and_the_manifest_records_it(index):
-    assert resolve_precision() in ("fp32", "bf16")
+    precision = resolve_precision()
+    assert precision in ("fp32", "bf16")
     embedding = index.manifest["embedding"]
-    assert embedding["backend"] == "torch" and embedding["precision"] in ("fp32", "bf16")
+    # bf16 where the CPU has it natively, else the int8 ONNX path (this machine: bf16; an
+    # AVX2-only CPU: int8, tests/test_avx2_only.py builds on one).
+    expected = {"backend": "torch", "precision": "bf16"} if precision == "bf16" else \
+        {"backend": "onnx-int8", "precision": "int8"}
+    assert embedding == expected
     assert index.info()["embedding"] == embedding
+
+
+@pytest.mark.parametrize("env, precision, expected", [
+    ({}, "bf16", "torch"),                                     # native bf16: torch under autocast
+    ({}, "fp32", "onnx-int8"),                                 # no native bf16: int8 ONNX
+    ({"QA_EMBED_PRECISION": "fp32"}, "fp32", "torch"),         # fp32 asked for: torch fp32
+    ({"QA_EMBED_BACKEND": "torch"}, "fp32", "torch"),
+    ({"QA_EMBED_BACKEND": "onnx-int8"}, "bf16", "onnx-int8"),
+    ({"QA_EMBED_BACKEND": " Auto "}, "fp32", "onnx-int8"),
+])
+def test_the_backend_follows_the_cpu_unless_told(monkeypatch, env, precision, expected):
+    for name in ("QA_EMBED_BACKEND", "QA_EMBED_PRECISION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert resolve_backend(precision) == expected
+
+
+def test_unknown_backend_is_refused_before_loading(monkeypatch):
+    monkeypatch.setenv("QA_EMBED_BACKEND", "tensorrt")
+    with pytest.raises(qa.SettingsError, match="auto, torch, onnx-int8"):
+        Embedder(qa.Settings().model)

@@ -54,6 +54,7 @@ def test_same_top5_as_the_torch_path(squad, monkeypatch):
     fast = qa.load_index(path)
     assert isinstance(fast.embedder(), reader_model.OnnxReader)
     monkeypatch.setenv("QA_READER_BACKEND", "torch")
+    monkeypatch.setenv("QA_EMBED_BACKEND", "torch")  # torch itself, also on a CPU where builds use int8
     reader_model.load.cache_clear()
     slow = qa.load_index(path)
     assert not isinstance(slow.embedder(), reader_model.OnnxReader)
