@@ -311,7 +311,7 @@ def _index_saved(args, settings, report, feeds) -> int:
 
 
 def _serve(args) -> int:
-    from ui.app import serve
+    from ui.serving import serve
 
     return serve(index=args.index, source=args.source, host=args.host, port=args.port, auth=args.auth,
                  mcp=args.mcp)

@@ -15,6 +15,7 @@ from gradio_client.exceptions import AppError, AuthenticationError
 import qa
 from qa.answer import ask
 from ui import app as ui_app
+from ui import serving as ui_serving
 from ui import render, uploads
 
 from corpus import PAKISTAN, ROOT, SEEDS, TURKEY_EN
@@ -43,7 +44,7 @@ def free_port() -> int:
 def client(index):
     app = ui_app.create_app(index, source_dir=SEEDS)
     app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-               **ui_app.launch_options())
+               **ui_serving.launch_options())
     try:
         yield Client(app.local_url, verbose=False)
     finally:
@@ -107,7 +108,7 @@ def test_unanswerable_question_abstains_through_the_api(client):
 def test_password_protected_app_needs_the_password(index):
     app = ui_app.create_app(index, source_dir=SEEDS)
     app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-               auth=ui_app.parse_auth("ann:s3cret"), **ui_app.launch_options())
+               auth=ui_serving.parse_auth("ann:s3cret"), **ui_serving.launch_options())
     try:
         with pytest.raises(AuthenticationError):
             Client(app.local_url, verbose=False).predict("Egypt", api_name="/ask")
@@ -207,20 +208,20 @@ def test_uploads_are_not_written_through_a_linked_folder(workspace, tmp_path):
 @pytest.mark.parametrize("value,expected", [(None, None), ("", None), ("ann:s3cret", ("ann", "s3cret")),
                                             ("ann:pa:ss", ("ann", "pa:ss"))])
 def test_parse_auth(value, expected):
-    assert ui_app.parse_auth(value) == expected
+    assert ui_serving.parse_auth(value) == expected
 
 
 @pytest.mark.parametrize("value", ["nopassword", ":x", "ann:"])
 def test_bad_auth_is_refused(value):
     with pytest.raises(qa.QAError, match="user:password"):
-        ui_app.parse_auth(value)
+        ui_serving.parse_auth(value)
 
 
 def test_binding_beyond_this_machine_warns():
-    assert ui_app.host_warning("127.0.0.1", False) is None
-    assert "add --auth" in ui_app.host_warning("0.0.0.0", False)
-    assert "reachable from other machines" in ui_app.host_warning("0.0.0.0", True)
-    assert "add --auth" not in ui_app.host_warning("0.0.0.0", True)
+    assert ui_serving.host_warning("127.0.0.1", False) is None
+    assert "add --auth" in ui_serving.host_warning("0.0.0.0", False)
+    assert "reachable from other machines" in ui_serving.host_warning("0.0.0.0", True)
+    assert "add --auth" not in ui_serving.host_warning("0.0.0.0", True)
 
 
 def test_serve_with_bad_auth_exits_with_one_line(tmp_path):

@@ -20,6 +20,7 @@ import qa
 from qa import registry
 from qa.settings import Settings
 from ui import app as ui_app
+from ui import serving as ui_serving
 from ui.app import Conversation
 
 from corpus import SEEDS
@@ -100,7 +101,7 @@ def test_page_added_by_link_is_answerable_and_its_card_links_to_the_original_pag
     assert (source / doc_id).read_bytes() == (PAGES / "cnn_article.html").read_bytes()
 
     app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-               **ui_app.launch_options())
+               **ui_serving.launch_options())
     try:
         answer = Client(app.local_url, verbose=False).predict(QUESTION, api_name="/ask")
     finally:

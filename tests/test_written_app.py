@@ -13,6 +13,7 @@ from gradio_client import Client
 
 from qa.settings import from_env
 from ui import app as ui_app
+from ui import serving as ui_serving
 
 from corpus import SEEDS
 from scripted_llm import ScriptedLLM, number_of
@@ -39,7 +40,7 @@ def app_url(index, llm):
     settings = from_env(llm_url=llm.url, llm_model="scripted-model")
     app = ui_app.create_app(index, source_dir=SEEDS, settings=settings)
     app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-               mcp_server=True, **ui_app.launch_options())
+               mcp_server=True, **ui_serving.launch_options())
     try:
         yield app.local_url.rstrip("/")
     finally:
@@ -111,7 +112,7 @@ def test_behind_a_password_mcp_needs_it_and_then_calls_the_tools(index):
     credentials = ("ann", "s3cret:x")
     app = ui_app.create_app(index, source_dir=SEEDS)
     app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-               mcp_server=True, auth=credentials, app_kwargs=mcp_auth.guarded(credentials), **ui_app.launch_options())
+               mcp_server=True, auth=credentials, app_kwargs=mcp_auth.guarded(credentials), **ui_serving.launch_options())
     url = app.local_url.rstrip("/") + "/gradio_api/mcp/"
     try:
         listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
