@@ -10,9 +10,9 @@ QA_EMBED_PRECISION=fp32|bf16|auto overrides the choice.
 
 Where the CPU has no native bf16 (AVX2-only laptops and servers), torch's fp32 is slower than
 the peers' on the same model, and builds embed through ONNX Runtime instead, the weights
-int8-quantised per channel (exported once, offline, into QA_ONNX_CACHE or ~/.cache/qa/onnx):
-1.9x the fp32 peers' build speed with 99.9% of their R@5 on an AVX2-only CPU
-(docs/BENCHMARKS.md §3e). Models that are not mean-pooled keep torch fp32.
+int8-quantised per channel (exported once, offline, into QA_ONNX_CACHE or ~/.cache/qa/onnx;
+qa/onnx_models.py): 1.4x LangChain's build speed with 99.7% of fp32's R@5 on a CPU capped to
+AVX2 (docs/BENCHMARKS.md §3e). Models that are not mean-pooled keep torch fp32.
 QA_EMBED_BACKEND=torch|onnx-int8|auto overrides the choice; QA_EMBED_PRECISION=fp32 asks for
 torch fp32 on any CPU.
 
@@ -34,7 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .onnx_models import OnnxInt8, export_onnx, int8_file, onnx_dir, unit_rows  # noqa: F401 (re-exported)
+from .onnx_models import OnnxInt8, int8_file, unit_rows
 from .settings import BUNDLED_MODEL
 
 _BUNDLED_NAMES = {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"}
@@ -149,13 +149,18 @@ BACKENDS = ("auto", "torch", "onnx-int8")
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
-def _requested_backend() -> str:
-    wanted = (os.environ.get("QA_EMBED_BACKEND") or "auto").strip().lower()
-    if wanted not in BACKENDS:
+def _setting(name: str, valid: tuple[str, ...]) -> str:
+    """QA_EMBED_BACKEND or QA_EMBED_PRECISION as asked for ("auto" when unset)."""
+    wanted = (os.environ.get(name) or "auto").strip().lower()
+    if wanted not in valid:
         from .errors import SettingsError
 
-        raise SettingsError(f"unknown QA_EMBED_BACKEND {wanted!r}; valid: {', '.join(BACKENDS)}")
+        raise SettingsError(f"unknown {name} {wanted!r}; valid: {', '.join(valid)}")
     return wanted
+
+
+def _requested_backend() -> str:
+    return _setting("QA_EMBED_BACKEND", BACKENDS)
 
 
 def resolve_backend(precision: str) -> str:
@@ -165,7 +170,7 @@ def resolve_backend(precision: str) -> str:
     wanted = _requested_backend()
     if wanted != "auto":
         return wanted
-    if precision == "bf16" or (os.environ.get("QA_EMBED_PRECISION") or "").strip().lower() == "fp32":
+    if precision == "bf16" or _setting("QA_EMBED_PRECISION", PRECISIONS) == "fp32":
         return "torch"
     import importlib.util
 
@@ -184,11 +189,7 @@ def mean_pooled(st_model) -> bool:
 def resolve_precision() -> str:
     """fp32 or bf16 for the torch backend: bf16 where the CPU multiplies bf16 natively (where
     it does not, bf16 is emulated and slower than fp32), unless QA_EMBED_PRECISION says."""
-    wanted = (os.environ.get("QA_EMBED_PRECISION") or "auto").strip().lower()
-    if wanted not in PRECISIONS:
-        from .errors import SettingsError
-
-        raise SettingsError(f"unknown QA_EMBED_PRECISION {wanted!r}; valid: {', '.join(PRECISIONS)}")
+    wanted = _setting("QA_EMBED_PRECISION", PRECISIONS)
     if wanted != "auto":
         return wanted
     import torch

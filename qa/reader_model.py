@@ -4,7 +4,7 @@ library over an fp32 export of the same weights.
 Importing torch and sentence-transformers takes most of a fresh `qa search` or `qa ask`
 (several seconds); the reader only needs query and sentence vectors. A build, which has the
 model loaded anyway, exports it once per model (`export`, into the ONNX cache beside the int8
-export, qa.embedder.onnx_dir) with what sentence-transformers does around the transformer:
+export, qa.onnx_models.onnx_dir) with what sentence-transformers does around the transformer:
 the prompts, the token limit, mean or CLS pooling, normalisation. Readers then use it (`load`)
 whenever it is there; a model without an export (another machine's cache, a pooling this does
 not reproduce) keeps the torch path. QA_READER_BACKEND=torch forces the torch path.
@@ -106,7 +106,8 @@ def describe(st_model) -> dict | None:
 def export(embedder) -> Path | None:
     """Export `embedder`'s model (a qa.embedder.Embedder) for readers, once; the folder, or
     None when this model cannot be read this way or ONNX Runtime is not installed."""
-    from .embedder import export_onnx, onnx_dir, resolve_model
+    from .embedder import resolve_model
+    from .onnx_models import export_onnx, onnx_dir
 
     try:
         import onnxruntime  # noqa: F401 (readers need it; without it there is nothing to export for)
@@ -134,7 +135,8 @@ def load(model: str) -> OnnxReader | None:
     """The torch-free reader of `model` when a build exported it here, else None."""
     if (os.environ.get("QA_READER_BACKEND") or "auto").strip().lower() == "torch":
         return None
-    from .embedder import onnx_dir, resolve_model
+    from .embedder import resolve_model
+    from .onnx_models import onnx_dir
 
     folder = onnx_dir(resolve_model(model))
     try:
