@@ -23,85 +23,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DIMENSION = 384  # all-MiniLM-L6-v2
-WORDS_PER_CHUNK = 170  # ~1,000 characters, as the seeds' 200-token chunks
-CHUNKS_PER_ARTICLE = 5
+sys.path.insert(0, str(ROOT / "bench"))
+from synthetic_index import KINDS, make_index  # noqa: E402
+
 QUERIES = ["What has Egypt co-produced with Türkiye?", "joint naval exercise in the Mediterranean",
            "defence minister visit Cairo drones", "Pakistan air force training agreement",
            "Russian helicopters delivered to Egypt", "military industry cooperation memorandum"]
-
-
-def make_index(target: Path, chunks: int, kind: str = "flat", seed: int = 0) -> None:
-    """A complete qa generation of `chunks` synthetic chunks at `target` (skipped if there).
-    kind "flat" keeps exact vectors whatever the size; "auto" stores them as a build of that
-    size would (qa.build._fit_kind: HNSW above 100,000, IVF over 8-bit codes above 500,000).
-    Vectors are bench/scale.py's "clustered" kind (topics, as sentence embeddings have)."""
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "bench"))
-    from qa import storage, store
-    from qa.build import _fit_kind
-    from qa.lexical import LexicalIndex, tokenize
-    from qa.settings import Settings
-    from qa.vectors import VectorIndex
-    from scale import make_dataset
-
-    if storage.current_generation(target) if target.is_dir() else None:
-        return
-    target.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    vocab = sorted(set(tokenize_words(ROOT / "seeds")))
-    name, tmp = storage.new_generation_dir(target)
-    conn = store.open_db(tmp / "store.sqlite")
-    conn.execute("BEGIN")
-    vectors = VectorIndex.empty(DIMENSION)
-    base, _ = make_dataset("clustered", chunks, 1)
-    terms_all = []
-    for start in range(0, chunks, 10_000):
-        ids = np.arange(start, min(chunks, start + 10_000), dtype="int64")
-        rows = []
-        for cid in ids.tolist():
-            doc = f"a{cid // CHUNKS_PER_ARTICLE:07d}.txt"
-            if cid % CHUNKS_PER_ARTICLE == 0:
-                conn.execute("INSERT INTO articles(doc_id, title, lang, date, source, content_hash, text, removed)"
-                             " VALUES (?,?,?,?,?,?,?,?)", (doc, f"Article {doc}", "en",
-                                                            f"20{10 + cid % 15:02d}-0{1 + cid % 9}-1{cid % 10}",
-                                                            "Synthetic News", f"{cid:064x}", "", "[]"))
-            text = " ".join(vocab[i] for i in rng.integers(0, len(vocab), WORDS_PER_CHUNK))
-            terms = tokenize(text)
-            terms_all.append(terms)
-            rows.append((cid, doc, cid % CHUNKS_PER_ARTICLE, 0, len(text), WORDS_PER_CHUNK, text,
-                         json.dumps(terms)))
-        store.insert_chunks(conn, rows)
-        vectors.add(ids, base[ids])
-        print(f"  {target.name}: {ids[-1] + 1:,} chunks written", flush=True)
-    conn.execute("COMMIT")
-    conn.close()
-    del base
-    if kind == "auto":
-        vectors = _fit_kind(vectors, Settings())
-    vectors.save(tmp / "vectors.faiss")
-    (tmp / "bm25").mkdir()
-    LexicalIndex.build(terms_all, np.arange(chunks, dtype="int64")).save(tmp / "bm25")
-    settings = Settings()
-    manifest = {"format_version": storage.FORMAT_VERSION, "model": settings.model, "model_languages": ["en"],
-                "dimension": DIMENSION, "normalized": True, "metric": "inner_product", "vector_index": vectors.kind,
-                **({"vector_search": vectors.tuning} if vectors.tuning else {}),
-                "max_tokens": 256, "embedding": {"backend": "synthetic", "precision": "fp32"},
-                "chunk_tokens": settings.chunk_tokens, "chunk_overlap": settings.chunk_overlap,
-                "title_tokens": settings.title_tokens,
-                "counts": {"articles": -(-chunks // CHUNKS_PER_ARTICLE), "chunks": chunks, "languages": {"en": 1}},
-                "built_at": storage.now_iso()}
-    storage.commit_generation(target, name, tmp, manifest)
-
-
-def tokenize_words(folder: Path) -> list[str]:
-    import re
-
-    words = []
-    for path in folder.rglob("*"):
-        if path.is_file() and path.suffix in (".txt", ".md", ".html"):
-            words += re.findall(r"[A-Za-z][a-z]{2,}", path.read_text(encoding="utf-8", errors="replace"))
-    return words
 
 
 def measure(index: Path) -> dict:
@@ -153,8 +80,9 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, nargs="+", default=[100_000, 300_000])
     parser.add_argument("--code", type=Path, default=ROOT, help="qa source tree to measure (default: this one)")
     parser.add_argument("--label", default="this tree")
-    parser.add_argument("--kind", choices=("flat", "auto"), default="flat",
-                        help="flat: exact vectors at every size; auto: as a build would store them")
+    parser.add_argument("--kind", choices=KINDS, default="flat",
+                        help="flat: exact vectors at every size; auto: as a build would store them; "
+                             "ivf-sq8: compressed at every size")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "reader_memory.json")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--verified-cache", type=Path, help="QA_VERIFIED_CACHE for the measurements "

@@ -114,6 +114,19 @@ class _Mixture:
 
 def make_dataset(distribution: str, size: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
     """(base, queries) float32 unit vectors; the same seed gives the same queries at every size."""
+    blocks = iter_dataset(distribution, size, queries)
+    query_rows = next(blocks)
+    base = np.empty((size, DIM), dtype=np.float32)
+    start = 0
+    for block in blocks:
+        base[start:start + len(block)] = block
+        start += len(block)
+    return base, query_rows
+
+
+def iter_dataset(distribution: str, size: int, queries: int):
+    """make_dataset's rows as a stream: first the queries, then the base in blocks of CHUNK
+    rows, so a corpus larger than memory can be drawn (and drawn again: same seed, same rows)."""
     rng = np.random.default_rng(SEED)
     if distribution == "clustered":
         mixture = _Mixture(rng)
@@ -122,12 +135,9 @@ def make_dataset(distribution: str, size: int, queries: int) -> tuple[np.ndarray
         draw = _uniform_rows
     else:
         raise ValueError(f"unknown distribution {distribution!r}")
-    query_rows = draw(rng, queries)
-    base = np.empty((size, DIM), dtype=np.float32)
+    yield draw(rng, queries)
     for start in range(0, size, CHUNK):
-        stop = min(size, start + CHUNK)
-        base[start:stop] = draw(rng, stop - start)
-    return base, query_rows
+        yield draw(rng, min(size, start + CHUNK) - start)
 
 
 # ---------------------------------------------------------------- memory

@@ -54,40 +54,49 @@ class VectorIndex:
     @classmethod
     def compressed(cls, ids: np.ndarray, vectors: np.ndarray, seed: int = 0) -> "VectorIndex":
         """An IVF_SQ8 index of `vectors`: trained on a sample of them, nprobe tuned on them."""
+        n = len(vectors)
+        rng = np.random.default_rng(seed)
+        sample = vectors[np.sort(rng.choice(n, ivf_sample_size(n), replace=False))]
+        made = cls.trained_ivf(sample, n)
+        made.add(ids, vectors)
+        queries = vectors[rng.choice(n, min(TUNING_QUERIES, n), replace=False)]
+        made.tune(queries, [(np.asarray(ids, dtype="int64"), vectors)])
+        return made
+
+    @classmethod
+    def trained_ivf(cls, sample: np.ndarray, total: int) -> "VectorIndex":
+        """An empty IVF_SQ8 index sized for `total` vectors, trained on `sample` (a uniform
+        sample of ivf_sample_size(total) of them): vectors are then added in any number of
+        batches, so a corpus larger than memory streams through (bench/reader_memory.py)."""
         import faiss
 
         from .embedder import bulk_threads
 
         _faiss_threads(bulk_threads())
-        n, dimension = vectors.shape
-        nlist = max(1, min(int(4 * np.sqrt(n)), n // IVF_TRAIN_PER_LIST))
-        index = faiss.index_factory(dimension, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(seed)
-        sample = vectors[np.sort(rng.choice(n, min(n, nlist * IVF_TRAIN_PER_LIST), replace=False))]
+        nlist = ivf_lists(total)
+        index = faiss.index_factory(sample.shape[1], f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
         index.train(np.ascontiguousarray(sample, dtype="float32"))
         # Look-up and removal by chunk id (reconstruct, remove_ids) need the id -> slot map.
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
-        index.add_with_ids(np.ascontiguousarray(vectors, dtype="float32"), np.ascontiguousarray(ids, dtype="int64"))
-        made = cls(index, IVF_SQ8, {"nlist": nlist})
-        made._tune(np.asarray(ids, dtype="int64"), vectors, rng)
-        return made
+        return cls(index, IVF_SQ8, {"nlist": nlist})
 
-    def _tune(self, ids: np.ndarray, vectors: np.ndarray, rng) -> None:
+    def tune(self, queries: np.ndarray, blocks) -> None:
         """The smallest nprobe whose top 10 shares >= RECALL_TARGET with exact search, for
-        queries drawn from the index's own vectors (exact top 10 by numpy, in blocks)."""
-        queries = np.ascontiguousarray(vectors[rng.choice(len(vectors), min(TUNING_QUERIES, len(vectors)),
-                                                          replace=False)], dtype="float32")
-        k = min(10, len(vectors))
+        `queries` drawn from the index's own vectors; `blocks` yields every (ids, vectors) the
+        index holds, in as many parts as memory asks (exact top 10 by numpy, 100,000 at a time)."""
+        queries = np.ascontiguousarray(queries, dtype="float32")
+        k = min(10, len(self))
         scores = np.full((len(queries), k), -np.inf, dtype="float32")
-        best = np.zeros((len(queries), k), dtype="int64")
-        for begin in range(0, len(vectors), 100_000):
-            block = queries @ vectors[begin:begin + 100_000].T
-            both = np.concatenate([scores, block], axis=1)
-            positions = np.concatenate([best, np.broadcast_to(np.arange(begin, begin + block.shape[1]),
-                                                              block.shape)], axis=1)
-            top = np.argsort(-both, axis=1)[:, :k]
-            scores, best = np.take_along_axis(both, top, 1), np.take_along_axis(positions, top, 1)
-        exact = [set(row) for row in ids[best].tolist()]
+        best = np.full((len(queries), k), -1, dtype="int64")
+        for ids, vectors in blocks:
+            for begin in range(0, len(vectors), 100_000):
+                block = queries @ np.asarray(vectors[begin:begin + 100_000], dtype="float32").T
+                both = np.concatenate([scores, block], axis=1)
+                found = np.concatenate([best, np.broadcast_to(ids[begin:begin + block.shape[1]], block.shape)],
+                                       axis=1)
+                top = np.argsort(-both, axis=1, kind="stable")[:, :k]
+                scores, best = np.take_along_axis(both, top, 1), np.take_along_axis(found, top, 1)
+        exact = [set(row) for row in best.tolist()]
         for nprobe in NPROBES:
             self.index.nprobe = nprobe
             _, found = self.index.search(queries, k)
@@ -188,6 +197,16 @@ class VectorIndex:
         elif kind == IVF_SQ8:  # read_index returns the IVF itself (a downcast copy would not own it)
             index.nprobe = int((tuning or {}).get("nprobe", NPROBES[2]))
         return cls(index, kind, tuning)
+
+
+def ivf_lists(total: int) -> int:
+    """Inverted lists for an IVF index of `total` vectors: 4 sqrt(n), each trained on
+    IVF_TRAIN_PER_LIST sample vectors at least."""
+    return max(1, min(int(4 * np.sqrt(total)), total // IVF_TRAIN_PER_LIST))
+
+
+def ivf_sample_size(total: int) -> int:
+    return min(total, ivf_lists(total) * IVF_TRAIN_PER_LIST)
 
 
 def _faiss_threads(n: int) -> None:
