@@ -13,6 +13,7 @@ fresh process: RSS is the process's own (VmRSS after opening, and its peak after
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -40,17 +41,18 @@ def measure(index: Path) -> dict:
     except ImportError:  # a tree from before qa/verified.py: every open hashes every file
         verified = None
     time.sleep(2.0)  # files just written are hashed but not recorded (qa/verified.RACY_SECONDS)
-    before = _status("VmRSS")
+    before, anon_before = _status("VmRSS"), _status("RssAnon")
     started = time.perf_counter()
     first = qa.load_index(index)  # the first open of this generation hashes every file
     first_open_s = time.perf_counter() - started
     del first
+    gc.collect()  # the first Index sits in reference cycles (its caches): free it as a new process would have
     if verified is not None:
         verified._memory.clear()  # the next open as a new process would: the cache file only
     started = time.perf_counter()
     opened = qa.load_index(index)
     open_s = time.perf_counter() - started
-    opened_rss = _status("VmRSS")
+    opened_rss, opened_anon = _status("VmRSS"), _status("RssAnon")
     opened.search(QUERIES[0], k=5)  # the model loads once: not part of a search's latency
     times: dict[str, list[float]] = {"hybrid": [], "dense": [], "hybrid_filtered": []}
     for round_ in range(5):
@@ -60,7 +62,11 @@ def measure(index: Path) -> dict:
                 opened.search(q, k=5, mode="dense" if mode == "dense" else "hybrid", where=where)
                 times[mode].append((time.perf_counter() - t) * 1000)
     out = {"qa": str(Path(qa.__file__).parent), "first_open_s": round(first_open_s, 3), "open_s": round(open_s, 3), "rss_open_mb": round((opened_rss - before) / 1024, 1),
-           "rss_process_mb": round(_status("VmRSS") / 1024, 1), "peak_rss_mb": round(_status("VmHWM") / 1024, 1)}
+           "rss_process_mb": round(_status("VmRSS") / 1024, 1), "peak_rss_mb": round(_status("VmHWM") / 1024, 1),
+           # of the process's RSS at the end: its own memory, and pages of mapped files (BM25's
+           # matrix, IVF lists) the kernel can drop and read again
+           "rss_anon_mb": round(_status("RssAnon") / 1024, 1), "rss_file_mb": round(_status("RssFile") / 1024, 1),
+           "opened_anon_mb": round((opened_anon - anon_before) / 1024, 1)}
     for mode, values in times.items():
         out[f"{mode}_p50_ms"] = round(float(np.percentile(values, 50)), 2)
         out[f"{mode}_p95_ms"] = round(float(np.percentile(values, 95)), 2)

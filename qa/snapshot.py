@@ -75,6 +75,20 @@ class DocColumn:
         return np.nonzero(articles[self.codes])[0].astype("int64")
 
 
+class RowLanguages:
+    """The language of each row (`column[row]`, or `column[rows]` as an array), looked up
+    through its article's code: a per-row string array would cost 32 bytes a chunk."""
+
+    def __init__(self, codes: np.ndarray, doc_lang: np.ndarray):
+        self.codes, self.doc_lang = codes, doc_lang
+
+    def __getitem__(self, rows):
+        return self.doc_lang[self.codes[rows]]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
 class Articles:
     """doc_id -> (title, lang, date, source, url, author), read from SQLite when asked;
     iterating yields every doc id."""
@@ -119,10 +133,10 @@ class Snapshot:
     terms_json: StoredColumn  # BM25 terms per chunk as stored: near-duplicate checks reuse them
     docs: Articles
     companion: VectorIndex | None = None  # multilingual vectors (manifest "companion")
-    row_lang: np.ndarray | None = None  # row -> its article's language
+    row_lang: RowLanguages | None = None  # row -> its article's language
 
 
-def read_rows(conn) -> tuple[np.ndarray, DocColumn, np.ndarray, np.ndarray, np.ndarray]:
+def read_rows(conn) -> tuple[np.ndarray, DocColumn, np.ndarray, np.ndarray, RowLanguages]:
     """chunk ids, doc column, starts, ends and row languages, page by page into numpy. The
     scan reads the chunks_span index (store.SCHEMA), not the table's text, then sorts by id."""
     ids, codes, starts, ends = [], [], [], []
@@ -143,12 +157,12 @@ def read_rows(conn) -> tuple[np.ndarray, DocColumn, np.ndarray, np.ndarray, np.n
     doc_date = np.array([facts[name][1] for name in names], dtype="U10")
     codes_ = codes_[order]
     return chunk_ids[order], DocColumn(codes_, names, doc_lang, doc_date), starts_[order], ends_[order], \
-        doc_lang[codes_] if len(codes_) else np.zeros(0, dtype="U8")
+        RowLanguages(codes_, doc_lang)
 
 
 def open_snapshot(folder: Path, manifest: dict) -> Snapshot:
     vectors = VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat"),
-                               manifest.get("vector_search"))
+                               manifest.get("vector_search"), mapped=True)  # a generation never changes
     companion = VectorIndex.load(folder / "companion.faiss", manifest["companion"].get("vector_index", "flat")) \
         if manifest.get("companion") else None
     lexical = LexicalIndex.load(folder / "bm25")

@@ -110,8 +110,9 @@ def test_large_indexes_switch_to_hnsw_and_keep_recall(tmp_path):
 def test_very_large_indexes_compress_their_vectors_and_keep_recall(tmp_path):
     """Above Settings.compress_above the vectors go into IVF over 8-bit codes, its nprobe tuned
     on its own vectors to recall@10 >= 0.95 (recorded in the manifest); search agrees with
-    exact search, an article removed leaves it, and a filter on one article still finds its
-    chunks. Thresholds lowered to exercise it on 150 SQuAD paragraphs."""
+    exact search (the reader's lists memory-mapped), an article removed leaves it (the next
+    build reads the lists itself, while the reader still has them mapped), and a filter on one
+    article still finds its chunks. Thresholds lowered to exercise it on 150 SQuAD paragraphs."""
     import sys
 
     import numpy as np
@@ -128,6 +129,7 @@ def test_very_large_indexes_compress_their_vectors_and_keep_recall(tmp_path):
     qa.build_index(articles, small_dir, settings=settings)
     exact, small = qa.load_index(exact_dir), qa.load_index(small_dir)
     assert small.manifest["vector_index"] == "ivf-sq8"
+    assert small._snapshot.vectors.mapped  # the reader maps its lists, read-only
     tuning = small.manifest["vector_search"]
     assert tuning["recall_at_10"] >= 0.95 and 1 <= tuning["nprobe"] and tuning["nlist"] >= 2
     questions = [q.text for q in task.questions[:60]]
