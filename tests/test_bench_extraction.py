@@ -4,9 +4,7 @@ to end on the four real pages of tests/data/pages. Their reference here is trafi
 output (we hold no published reference for them), so trafilatura must score 1.0 against itself;
 the real figures are the benchmark's business (docs/BENCHMARKS.md). Nothing is downloaded."""
 import gzip
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,14 +14,7 @@ pytest.importorskip("trafilatura")
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "tests" / "data" / "pages"
 
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
+from corpus import load_bench as load  # noqa: E402  (after the skip: bench/extraction imports trafilatura)
 
 extraction = load("extraction")
 

@@ -1,7 +1,6 @@
 """Smoke runs of the benchmarks (bench/) on 20 paragraphs: the scripts run end to end
 through the project's build and search, and write the reports docs/BENCHMARKS.md is made of.
 The full runs are in docs/BENCHMARKS.md; these only check that the commands still work."""
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -15,12 +14,7 @@ common = pytest.importorskip("common", reason="bench/common.py not importable")
 pytestmark = pytest.mark.skipif(not common.DEFAULT_DATA.is_dir(),
                                 reason=f"benchmark data not found at {common.DEFAULT_DATA}")
 
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from corpus import load_bench as load  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -2,27 +2,15 @@
 chunks without holding them in memory. Checked here at a few thousand chunks against the
 product's own pieces: its BM25 columns score like bm25s's index() over the same terms, its
 streamed IVF is tuned as VectorIndex.compressed tunes, and qa opens and searches the result."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import qa
 from qa import store
+from corpus import load_bench as load
 from qa.lexical import LexicalIndex, tokenize
-
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def load(name):
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,10 @@
 version, its judge tells a citation that states the fact from one that does not, and a small run
 goes end to end through the product. The figures and their goals are the benchmark's business
 (docs/BENCHMARKS.md); this only checks that the command works and reports what it promises."""
-import importlib.util
 import json
 import random
-import sys
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+from corpus import load_bench as load
 
 
 trust = load("trust")
