@@ -134,9 +134,9 @@ class StreamingBM25:
         import bm25s
 
         self.terms, self.rows, self.scratch = terms, rows, scratch
-        self.params = bm25s.BM25()
-        if self.params.method != "lucene" or self.params.idf_method not in (None, "lucene"):
-            raise RuntimeError(f"bm25s defaults changed ({self.params.method}): update bench/synthetic_index.py")
+        self.bm25 = bm25s.BM25()  # its parameters here; its score matrix once written
+        if self.bm25.method != "lucene" or self.bm25.idf_method not in (None, "lucene"):
+            raise RuntimeError(f"bm25s defaults changed ({self.bm25.method}): update bench/synthetic_index.py")
         self.doc_freq = np.zeros(len(terms), dtype="int64")
         self.lengths = np.zeros(rows, dtype="int32")
         self.counted = 0
@@ -152,7 +152,7 @@ class StreamingBM25:
         if self.data is None:
             self._allocate()
         row, term, tf = self._pairs(term_ids)  # sorted by term, then row
-        k1, b = self.params.k1, self.params.b
+        k1, b = self.bm25.k1, self.bm25.b
         length = self.lengths[start + row].astype("float64")
         tfc = tf / (k1 * ((1 - b) + b * length / self.average_length) + tf)
         first = np.searchsorted(term, term, side="left")
@@ -172,7 +172,7 @@ class StreamingBM25:
             raise AssertionError("write() did not see the batches count() saw")
         self.data.flush()
         self.indices.flush()
-        retriever = self.params
+        retriever = self.bm25
         retriever.scores = {"data": self.data, "indices": self.indices, "indptr": self.indptr,
                             "num_docs": self.rows}
         retriever.vocab_dict = {t: i for i, t in enumerate(self.terms)}
@@ -217,38 +217,38 @@ def _vectors(target: Path, chunks: int, kind: str, settings):
     """The vector index of the stream bench/scale.py draws (twice for IVF: once to fill it,
     once for the exact top 10 its nprobe is tuned against)."""
     sys.path.insert(0, str(ROOT / "bench"))
-    from qa.vectors import FLAT, HNSW, TUNING_QUERIES, VectorIndex, ivf_sample_size
+    from qa.vectors import FLAT, HNSW, IVF_SQ8, TUNING_QUERIES, VectorIndex, ivf_sample_size
     from scale import iter_dataset
 
     if kind == "auto":
         kind = FLAT if chunks <= settings.approximate_above else HNSW if chunks <= settings.compress_above \
-            else "ivf-sq8"
+            else IVF_SQ8
 
     def blocks():
+        """Every (ids, vectors) of the stream, in its blocks; the same rows at every call."""
         stream = iter_dataset("clustered", chunks, TUNING_QUERIES)
-        queries = next(stream)
+        next(stream)  # the queries come first
         start = 0
         for block in stream:
-            yield queries, np.arange(start, start + len(block), dtype="int64"), block
+            yield np.arange(start, start + len(block), dtype="int64"), block
             start += len(block)
 
-    if kind in (FLAT, HNSW):
+    if kind == IVF_SQ8:
+        # The stream's rows are independent draws: its head is a uniform sample.
+        wanted, head = ivf_sample_size(chunks), []
+        for _, block in blocks():
+            head.append(block[:wanted - sum(map(len, head))])
+            if sum(map(len, head)) >= wanted:
+                break
+        vectors = VectorIndex.trained_ivf(np.vstack(head), chunks)
+        del head
+    else:
         vectors = VectorIndex.empty(DIMENSION, kind)
-        for _, ids, block in blocks():
-            vectors.add(ids, block)
-            _progress(target, "vectors", int(ids[-1]) + 1, chunks)
-        return vectors
-    sample, wanted = [], ivf_sample_size(chunks)
-    for _, _, block in blocks():  # the stream's rows are independent draws: its head is a uniform sample
-        sample.append(block[:wanted - sum(map(len, sample))])
-        if sum(map(len, sample)) >= wanted:
-            break
-    vectors = VectorIndex.trained_ivf(np.vstack(sample), chunks)
-    del sample
-    for queries, ids, block in blocks():
+    for ids, block in blocks():
         vectors.add(ids, block)
         _progress(target, "vectors", int(ids[-1]) + 1, chunks)
-    vectors.tune(queries, ((ids, block) for _, ids, block in blocks()))
+    if kind == IVF_SQ8:
+        vectors.tune(next(iter_dataset("clustered", chunks, TUNING_QUERIES)), blocks())
     return vectors
 
 
