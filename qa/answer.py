@@ -55,7 +55,7 @@ NOT_MENTIONED = {"en": "No article mentions {}.", "ar": "لا يذكر أي مق
 # An answer sentence must concern what was asked: a name of the question it does not state
 # weighs it down a little (SQuAD: more only cost answers whose paragraph leaves the name implicit).
 CONCERN_ELSEWHERE = 0.9
-CONTEXT_CREDIT_CONTENT = 0.9
+CONTEXT_CREDIT_CONTENT = 0.5
 CONCERN_OFF_TITLE = 0.85  # the article's title names another subject than the one asked about
 # Terms of "how many / how much / how long": they ask, articles never state them.
 QUESTION_TERMS = frozenset(tokenize("many much long often"))
@@ -206,8 +206,12 @@ def _score_sentences(index: Index, query: str, passages: list[Passage], lang: st
     # The names and ids asked about count where the passage states them: "The plant will
     # create 3,800 jobs" answers "How many jobs will project Z020 create?" when its passage
     # is the one about Z020 (the concern factor still prefers a sentence that names it).
-    # Arabic subject words are content words, not only names: they count at 0.9 of their weight where
-    # only the passage states them, so the sentence that states them itself still ranks first.
+    # Arabic subject words are content words, not only names: they count at CONTEXT_CREDIT_CONTENT
+    # of their weight where only the passage states them, so the sentence that states them ranks
+    # first. At 0.9, once Arabic chunks were cut by the companion's tokenizer (three times the
+    # words), an Arabic sentence about another company drew enough credit from its long passage
+    # to shut out the English sentence that answers (tests/test_multilingual.py, Aselsan);
+    # XQuAD ar answers containing gold: 79.1% at 0.9, 77.6% at 0.5 (docs/BENCHMARKS.md §1a).
     credit = {t: 1.0 if _LATIN.search(w) else CONTEXT_CREDIT_CONTENT for w in subject for t in tokenize(w)}
     context = {p.chunk_id: set(credit) & q_terms & set(tokenize(f"{p.title}\n{p.text}")) for p in passages}
     overlap = np.array([(sum(idf[t] for t in q_terms & c.terms) +

@@ -1,22 +1,21 @@
 """build_index: articles in a folder -> a new index generation, embedding only what changed."""
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from . import storage, store
+from . import companion, storage, store
 from .errors import IndexCorruptError, SourceNotFoundError
 from .lexical import TERMS_VERSION, LexicalIndex
-from .reading import ChunkPlan, chunk_terms, read_article, skip_reason
-from .readers import Skip, walk
+from .reading import ChunkPlan, chunk_terms, companion_counter, read_article, skip_reason
+from .planning import Plan, plan_build
+from .readers import Skip
 from .registry import page_charsets, page_urls
 from .settings import Settings, from_env
 from .storage import check_compatible
@@ -26,19 +25,6 @@ from .vectors import FLAT, HNSW, IVF_SQ8, VectorIndex
 # progress(stage, done, total): stages are "reading", "embedding", "writing".
 Progress = Callable[[str, int, int], None]
 EMBED_SLICE = 256  # texts per progress step; slices follow a global length sort
-
-
-@dataclass
-class _Plan:
-    source: Path
-    new: dict[str, Path]  # doc_id -> path, to read and embed
-    changed: set[str]
-    unchanged: list[str]
-    removed: list[str]
-    skipped: list[tuple[str, str]]
-    duplicates: dict[str, tuple[str, str]]  # doc_id -> (same_as, hash)
-    hashes: dict[str, str]
-    old_duplicates: dict[str, tuple[str, str]]  # as recorded by the previous generation
 
 
 def build_index(source: str | Path = "seeds", index: str | Path = "index", *, model: str | None = None,
@@ -69,14 +55,14 @@ def build_index(source: str | Path = "seeds", index: str | Path = "index", *, mo
         _tidy(index_dir)
         old_conn = store.open_db(old_folder / "store.sqlite", readonly=True) if old_folder else None
         try:
-            plan = _plan(source, settings, old_conn)
+            plan = plan_build(source, settings.max_file_bytes, old_conn, companion.stale_chunking(old_manifest, settings))
         finally:
             if old_conn:
                 old_conn.close()
         hook("planned")
         notes: list[str] = []
         if old_folder is not None and not plan.new and not plan.removed and \
-                plan.old_duplicates == plan.duplicates and not _companion_missing(old_manifest, settings) and \
+                plan.old_duplicates == plan.duplicates and not companion.companion_missing(old_manifest, settings) and \
                 old_manifest.get("terms_version", 1) == TERMS_VERSION:
             # Nothing changed: no new generation, nothing embedded (builds are idempotent).
             return BuildReport(unchanged=sorted(plan.unchanged), skipped=plan.skipped,
@@ -153,42 +139,7 @@ def _tidy(index_dir: Path) -> None:
         storage.clean_leftovers(index_dir)
 
 
-def _hash(path: Path, limit: int) -> str:
-    if path.stat().st_size > limit:
-        raise Skip(f"file is {path.stat().st_size:,} bytes, over the limit of {limit:,}")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _plan(source: Path, settings: Settings, old_conn) -> _Plan:
-    files, skipped = walk(source)
-    old = store.article_hashes(old_conn) if old_conn else {}
-    hashes: dict[str, str] = {}
-    paths: dict[str, Path] = {}
-    for path in files:
-        doc_id = path.relative_to(source).as_posix()
-        try:
-            hashes[doc_id] = _hash(path, settings.max_file_bytes)
-            paths[doc_id] = path
-        except Skip as why:
-            skipped.append((doc_id, str(why)))
-        except OSError as exc:
-            skipped.append((doc_id, f"unreadable: {exc.strerror or exc}"))
-    # The same content under two names is indexed once: the copy already indexed, else the
-    # first by name, is kept; the others are reported as duplicates of it.
-    canonical: dict[str, str] = {}
-    for doc_id in sorted(hashes, key=lambda d: (old.get(d) != hashes[d], d)):
-        canonical.setdefault(hashes[doc_id], doc_id)
-    duplicates = {d: (canonical[h], h) for d, h in hashes.items() if canonical[h] != d}
-    kept = {d: h for d, h in hashes.items() if d not in duplicates}
-    unchanged = [d for d, h in kept.items() if old.get(d) == h]
-    changed = {d for d, h in kept.items() if d in old and old[d] != h}
-    new = {d: paths[d] for d in kept if old.get(d) != kept[d]}
-    removed = sorted(d for d in old if d not in kept)
-    old_duplicates = store.duplicate_hashes(old_conn) if old_conn else {}
-    return _Plan(source, new, changed, unchanged, removed, skipped, duplicates, hashes, old_duplicates)
-
-
-def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings: Settings, report, hook,
+def _write_generation(tmp: Path, old_folder, old_manifest, plan: Plan, settings: Settings, report, hook,
                       notes: list[str], cluster=None):
     from .embedder import get_embedder
 
@@ -234,8 +185,8 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
     if old_manifest and old_manifest.get("terms_version", 1) != TERMS_VERSION:
         _rederive_terms(conn, report)
     conn.execute("COMMIT")
-    companion = _companion(tmp, old_folder, old_manifest, conn, settings, gone_ids,
-                           {r[0]: t for r, t in zip(rows, embed_texts)}, report, notes, cluster)
+    companion_vectors = _write_companion(tmp, old_folder, old_manifest, conn, settings, gone_ids,
+                                         {r[0]: t for r, t in zip(rows, embed_texts)}, report, notes, cluster)
     report("writing", 0, 1)
     all_rows = conn.execute("SELECT chunk_id, terms FROM chunks ORDER BY chunk_id").fetchall()
     conn.close()
@@ -256,7 +207,7 @@ def _write_generation(tmp: Path, old_folder, old_manifest, plan: _Plan, settings
              # How this build's new vectors were computed (informational: all are compatible).
              "embedding": {"backend": embedder.backend, "precision": embedder.precision} if embedder
              else old_manifest.get("embedding"),
-             "companion": companion}
+             "companion": companion_vectors}
     return len(embed_texts), len(all_rows), skipped, shape
 
 
@@ -281,14 +232,16 @@ def _rederive_terms(conn, report) -> None:
         report("terms", done, total)
 
 
-def _read_new(plan: _Plan, settings: Settings, embedder, cluster):
+def _read_new(plan: Plan, settings: Settings, embedder, cluster):
     """(doc_id, ReadArticle or None, skip reason or None) for each new or changed article, in
     doc_id order (chunk ids follow it), read here or by Ray tasks."""
     if not plan.new:
         return
     size = min(settings.chunk_tokens, embedder.max_tokens - embedder.special_tokens() - settings.title_tokens - 1)
     chunking = ChunkPlan(size=size, overlap=min(settings.chunk_overlap, size // 2),
-                         title_tokens=settings.title_tokens, max_file_bytes=settings.max_file_bytes)
+                         title_tokens=settings.title_tokens, max_file_bytes=settings.max_file_bytes,
+                         companion_languages=companion.companion_languages(settings))
+    counter = companion_counter(embedder.count_tokens)
     fetched_from, charsets = page_urls(plan.source), page_charsets(plan.source)
     items = [(doc_id, path, fetched_from.get(doc_id), charsets.get(doc_id)) for doc_id, path in sorted(plan.new.items())]
     if cluster is not None:
@@ -296,15 +249,10 @@ def _read_new(plan: _Plan, settings: Settings, embedder, cluster):
         return
     for doc_id, path, url, charset in items:
         try:
-            yield doc_id, read_article(doc_id, path, chunking, embedder.count_tokens, url=url, charset=charset), None
+            yield doc_id, read_article(doc_id, path, chunking, embedder.count_tokens, url=url, charset=charset,
+                                       companion_count=counter), None
         except (Skip, OSError) as exc:
             yield doc_id, None, skip_reason(exc)
-
-
-# Languages told apart by script (qa.cleaning.detect_language) are certain; Latin-script ones
-# are a stopword guess on each article (an English piece quoting German song titles reads as
-# German), so alone they earn multilingual vectors only as a real share of the corpus.
-LATIN_SHARE = 0.05
 
 
 def _export_for_readers(embedder, notes: list[str]) -> None:
@@ -319,35 +267,8 @@ def _export_for_readers(embedder, notes: list[str]) -> None:
         notes.append(f"questions will load the full model (no fast reader: {exc})")
 
 
-def _needs_companion(settings: Settings, languages: dict) -> bool:
-    """languages: article count per detected language."""
-    from .cleaning import SCRIPT_LANGUAGES
-    from .embedder import model_languages
-
-    covered = model_languages(settings.model, settings.model_languages)
-    if "*" in covered or settings.multilingual == "never":
-        return False
-    if settings.multilingual == "always":
-        return True
-    total = sum(languages.values()) or 1
-    return any(lang not in covered and lang != "und"
-               and (lang in SCRIPT_LANGUAGES or n / total >= LATIN_SHARE)
-               for lang, n in languages.items())
-
-
-def _companion_missing(old_manifest: dict, settings: Settings) -> bool:
-    """An index without multilingual vectors that should have them (built with `never`, or
-    where the model could not load) and can get them now: a build adds them though no article
-    changed."""
-    if old_manifest.get("companion") or not _needs_companion(settings, old_manifest["counts"].get("languages", {})):
-        return False
-    from . import multilingual
-
-    return multilingual.load() is not None
-
-
-def _companion(tmp: Path, old_folder, old_manifest, conn, settings: Settings, gone_ids, new_texts: dict,
-               report, notes: list[str], cluster=None) -> dict | None:
+def _write_companion(tmp: Path, old_folder, old_manifest, conn, settings: Settings, gone_ids, new_texts: dict,
+                     report, notes: list[str], cluster=None) -> dict | None:
     """Multilingual vectors beside the main ones (qa/multilingual.py), for every chunk, when the
     corpus holds a language the main model does not cover (or Settings.multilingual says
     always). An English-only corpus embeds nothing more. Returns the manifest's "companion"."""
@@ -355,7 +276,7 @@ def _companion(tmp: Path, old_folder, old_manifest, conn, settings: Settings, go
     from .manifest import check_companion
 
     langs = dict(conn.execute("SELECT lang, COUNT(*) FROM articles GROUP BY lang").fetchall())
-    if not _needs_companion(settings, langs):
+    if not companion.needs_companion(settings, langs):
         return None
     model = multilingual.load()
     if model is None:
@@ -425,6 +346,7 @@ def _manifest(settings: Settings, tmp: Path, chunks: int, dims: dict) -> dict:
         "chunk_overlap": settings.chunk_overlap,
         "title_tokens": settings.title_tokens,
         "terms_version": TERMS_VERSION,
+        "chunk_counting": companion.CHUNK_COUNTING,
         "counts": {"articles": int(articles), "chunks": chunks, "languages": langs},
         "built_at": storage.now_iso(),
     }

@@ -130,15 +130,17 @@ def _unpack(results):
 
 def _read_group(items, model: str, plan: dict):
     """A Ray task: read, clean and chunk a group of files (as qa.build does locally)."""
-    from .reading import ChunkPlan, read_article, skip_reason
+    from .reading import ChunkPlan, companion_counter, read_article, skip_reason
     from .readers import Skip
 
-    plan_ = ChunkPlan(**plan)
+    plan_ = ChunkPlan(**{**plan, "companion_languages": tuple(plan.get("companion_languages") or ())})
     count = _token_counter(model)
+    by_companion = companion_counter(count)  # loads the companion in this worker on first use
     out = []
     for doc_id, path, url, charset in items:
         try:
-            read = read_article(doc_id, Path(path), plan_, count, url=url, charset=charset)
+            read = read_article(doc_id, Path(path), plan_, count, url=url, charset=charset,
+                                companion_count=by_companion)
         except (Skip, OSError) as exc:
             out.append((doc_id, None, None, None, skip_reason(exc)))
             continue

@@ -18,7 +18,7 @@ from .lexical import tokenize
 from .manifest import check_compatible
 from .filters import allowed_rows
 from .ranking import (CANDIDATES, COMPANION_DENSE_WEIGHT, CROSS_LANGUAGE_DENSE, DENSE_WEIGHT, FUSION, UNCOVERED_DENSE_WEIGHT,  # noqa: F401
-                      fold_duplicates, fuse_convex, fuse_rrf, names_a_name)
+                      dense_floor, fold_duplicates, fuse_convex, fuse_rrf, names_a_name)
 from .settings import Settings, from_env
 from .snapshot import Snapshot, open_snapshot
 from .types import Article, Passage
@@ -196,12 +196,13 @@ class Index:
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         lexical_all = None
+        query_terms = tokenize(query)
         query_lang = self.query_language(query, snap)
         covered = self.covers(query_lang, snap)
         if mode == "dense" or (mode == "hybrid" and (covered or UNCOVERED_DENSE_WEIGHT > 0)):
             dense = self._dense(snap, query, query_lang, allowed, depth, query_vector)
         if mode in ("lexical", "hybrid"):
-            lexical_all = snap.lexical.scores(tokenize(query))
+            lexical_all = snap.lexical.scores(query_terms)
             if allowed is not None:
                 mask = np.full(len(lexical_all), -np.inf, dtype="float32")
                 mask[allowed] = lexical_all[allowed]
@@ -222,7 +223,8 @@ class Index:
         if snap.companion is not None and self.multilingual() is not None:
             rows = [row for row, _ in dense if snap.row_lang[row] != query_lang]
             across = dict(zip(rows, names_a_name(query, [snap.texts[r] for r in rows])))
-        return fuse_convex(dense, lexical, lexical_all, weight, across)
+        return fuse_convex(dense, lexical, lexical_all, weight, across,
+                           dense_floor(len(set(query_terms))))
 
     def query_language(self, query: str, snap=None) -> str:
         """The query's language. Stopwords tell Latin-script languages apart on a paragraph, not
@@ -298,8 +300,10 @@ class Index:
         return vocab_by_skeleton(self._snapshot)
 
     def idf(self, term: str) -> float:
-        """Inverse document frequency of a BM25 term in this generation (high = rare)."""
-        return self._snapshot.lexical.idf(term)
+        """Inverse document frequency of a BM25 term over this generation's articles (high =
+        rare): how many articles state it, whatever the number of chunks they were cut into."""
+        snap = self._snapshot
+        return snap.lexical.idf(term, snap.doc_of.codes, len(snap.doc_of.names))
 
     def mentions(self, word: str, cross_min: int | None = None) -> bool:
         """Whether any article mentions `word` (or a form of it, or its transliteration: a

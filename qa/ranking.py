@@ -17,8 +17,9 @@ FUSION = "convex"
 DENSE_WEIGHT = 0.5  # best MRR@10 on the 1,190 SQuAD dev questions XQuAD reuses (0.4-0.6 within 1 point)
 # The same for a query in a language only the multilingual companion reads (Arabic beside
 # MiniLM): its scores are not MiniLM's, so its weight is its own. Set on held-out ARCD train
-# (693 questions, hybrid R@1): 0.5 -> 72.0, 0.6 -> 73.2, 0.7 -> 72.3.
-COMPANION_DENSE_WEIGHT = 0.6
+# (693 questions, hybrid R@1) with Arabic chunks counted by the companion's tokenizer
+# (qa/reading.py): 0.5 -> 72.7, 0.525 -> 73.7, 0.55 -> 74.0, 0.575 -> 73.2, 0.6 -> 73.0, 0.7 -> 72.7.
+COMPANION_DENSE_WEIGHT = 0.55
 # Weight of the dense ranking when the model does not cover the query's language: an
 # English-only model ranks Arabic text almost at random (XQuAD ar: R@1 0.8% dense vs 81.6% BM25).
 UNCOVERED_DENSE_WEIGHT = 0.0
@@ -37,6 +38,20 @@ TYPICAL_ACROSS = TYPICAL_ANSWER * CROSS_LANGUAGE_DENSE
 # a name in a way no skeleton matches); scaling by the share of names stated cost 2.9 at 0.5.
 # bench/retrieval.py gives the figures of record (docs/BENCHMARKS.md §1a).
 UNNAMED_ACROSS = 0.3
+# Dense scores are taken relative to the best one; for a query of at most SHORT_QUERY_TERMS
+# BM25 terms, relative to at least a typical answer's score (WEAK_DENSE). One or two words give
+# a dense model little to place the query by: a one-name query ("هافيلسان") sits near
+# "unrelated" for every passage, and scaling the best of that noise up to 1 let the English
+# passage the companion happened to rank first beat the Arabic one BM25 finds by the name. A
+# question of three or more terms keeps the plain ratio the weights were tuned with (the floor
+# on every query cost ARCD train 0.8 points and XQuAD en→en one question).
+SHORT_QUERY_TERMS = 2
+WEAK_DENSE = TYPICAL_ANSWER
+
+
+def dense_floor(query_terms: int) -> float:
+    """The least top dense score fusion divides by, for a query of `query_terms` BM25 terms."""
+    return WEAK_DENSE if query_terms <= SHORT_QUERY_TERMS else 0.0
 
 
 def names_a_name(query: str, texts: list[str]) -> list[bool]:
@@ -58,9 +73,11 @@ def names_a_name(query: str, texts: list[str]) -> list[bool]:
 _LATIN_NAME = re.compile(r"[A-Za-zÀ-ÿ’'-]+")
 
 
-def fuse_convex(dense, lexical, lexical_all, weight: float, across: dict | None = None) -> list[tuple[int, float]]:
+def fuse_convex(dense, lexical, lexical_all, weight: float, across: dict | None = None,
+                dense_floor: float = 0.0) -> list[tuple[int, float]]:
     """weight * cosine / top cosine + (1 - weight) * BM25 / top BM25, for every row in either
-    list. A lexical-only row has its exact BM25 already; a dense-only row takes its BM25 from
+    list, the top cosine taken as at least `dense_floor` (see dense_floor above). A
+    lexical-only row has its exact BM25 already; a dense-only row takes its BM25 from
     `lexical_all`; a lexical-only row missing from the dense list gets the lowest cosine the
     dense list holds (an upper bound on its own, so it is never underrated).
 
@@ -77,7 +94,7 @@ def fuse_convex(dense, lexical, lexical_all, weight: float, across: dict | None 
     Arabic one that BM25 found."""
     if weight <= 0 or not dense:
         return list(lexical)
-    top_dense = max(dense[0][1], 1e-6)
+    top_dense = max(dense[0][1], dense_floor, 1e-6)
     floor = dense[-1][1]
     top_lex = lexical[0][1] if lexical else 0.0
     cosine = dict(dense)

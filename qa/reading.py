@@ -23,6 +23,10 @@ class ChunkPlan:
     overlap: int
     title_tokens: int
     max_file_bytes: int
+    # Articles in these languages are cut by the multilingual companion's tokenizer: its vectors
+    # are the ones that represent them, and the main model's word pieces (MiniLM: 4.7 for an
+    # Arabic word) cut them into chunks a third of the intended size.
+    companion_languages: tuple[str, ...] = ()
 
 
 @dataclass
@@ -36,9 +40,12 @@ class ReadArticle:
 
 
 def read_article(doc_id: str, path: Path, plan: ChunkPlan, count_tokens, url: str | None = None,
-                 charset: str | None = None) -> ReadArticle:
-    """Raises Skip (with the reason) or OSError for a file that gives no article."""
+                 charset: str | None = None, companion_count=None) -> ReadArticle:
+    """Raises Skip (with the reason) or OSError for a file that gives no article.
+    `companion_count` counts tokens for the plan's companion languages (None: count_tokens)."""
     article = load_article(path, doc_id, plan.max_file_bytes, url=url, charset=charset)
+    if companion_count is not None and article.lang in plan.companion_languages:
+        count_tokens = companion_count
     prefix = title_prefix(article.title, count_tokens, plan.title_tokens)
     chunks, texts = [], []
     for order, chunk in enumerate(chunk_text(article.text, count_tokens, plan.size, plan.overlap)):
@@ -47,6 +54,17 @@ def read_article(doc_id: str, path: Path, plan: ChunkPlan, count_tokens, url: st
         use_prefix = prefix and chunk.start > 0 and prefix not in chunk.text
         texts.append(f"{prefix}\n{chunk.text}" if use_prefix else chunk.text)
     return ReadArticle(article, chunks, texts)
+
+
+def companion_counter(fallback):
+    """Token counting by the companion's tokenizer, loaded on the first call (a corpus without
+    those languages never loads it); `fallback` where it installed but failed to load."""
+    def count(text: str) -> int:
+        from . import multilingual
+
+        model = multilingual.load()
+        return model.count_tokens(text) if model is not None else fallback(text)
+    return count
 
 
 def chunk_terms(title: str, start: int, text: str) -> list[str]:

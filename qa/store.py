@@ -81,6 +81,15 @@ def article_hashes(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT doc_id, content_hash FROM articles"))
 
 
+def articles_in(conn: sqlite3.Connection, languages) -> set[str]:
+    """Doc ids of the stored articles in any of `languages`."""
+    wanted = sorted(languages)
+    if not wanted:
+        return set()
+    marks = ",".join("?" * len(wanted))
+    return {d for (d,) in conn.execute(f"SELECT doc_id FROM articles WHERE lang IN ({marks})", wanted)}
+
+
 def duplicate_hashes(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
     return {d: (same, h) for d, same, h in conn.execute("SELECT doc_id, same_as, content_hash FROM duplicates")}
 

@@ -183,3 +183,42 @@ def test_terms_of_an_older_tokenizer_are_rederived_without_embedding(source, tmp
                 "SELECT c.start, c.text, a.title, c.terms FROM chunks c JOIN articles a USING (doc_id)"):
             assert json.loads(terms) == tokenize(f"{title}\n{text}" if start else text)
     assert qa.build_index(source, index_dir).embedded == 0  # and now nothing is left to do
+
+
+def test_arabic_articles_are_cut_by_the_companions_tokens_and_older_cuts_redone(source, tmp_path, monkeypatch):
+    # MiniLM spends ~4.7 word pieces on an Arabic word, so counting Arabic by it cut chunks a
+    # third of the intended size. An index cut that way (simulated: recorded as rule 1, the
+    # companion languages empty) has its Arabic articles cut again by the next build, and only
+    # those are embedded again.
+    import json
+    import sqlite3
+
+    import qa.companion
+    from qa import multilingual
+
+    if not multilingual.installed():
+        pytest.skip("the multilingual companion cannot run here")
+    index_dir = tmp_path / "index"
+    with monkeypatch.context() as m:
+        m.setattr(qa.companion, "CHUNK_COUNTING", 1)
+        m.setattr(qa.companion, "companion_languages", lambda settings: ())
+        first = qa.build_index(source, index_dir)
+
+    def arabic_chunks():
+        gen = index_dir / json.loads((index_dir / "CURRENT").read_text())["generation"]
+        with sqlite3.connect(gen / "store.sqlite") as conn:
+            return [text for (text,) in conn.execute(
+                "SELECT text FROM chunks WHERE doc_id = ? ORDER BY ord", (TURKEY_AR,))]
+
+    before = arabic_chunks()
+    again = qa.build_index(source, index_dir)
+    after = arabic_chunks()
+    assert again.updated == [TURKEY_AR] and again.embedded == len(after)
+    assert qa.load_index(index_dir).manifest["chunk_counting"] == qa.companion.CHUNK_COUNTING
+    model = multilingual.load()
+    assert len(after) < len(before)
+    assert max(model.count_tokens(t) for t in after) <= qa.Settings().chunk_tokens
+    assert sum(len(t.split()) for t in after) / len(after) > 1.5 * sum(len(t.split()) for t in before) / len(before)
+    assert qa.load_index(index_dir).search("قائد القوات الجوية التركية", k=1)[0].doc_id == TURKEY_AR
+    assert qa.build_index(source, index_dir).embedded == 0  # and now nothing is left to do
+    assert first.chunks - len(before) == again.chunks - len(after)  # the other articles as they were
