@@ -132,9 +132,9 @@ class LexicalIndex:
         """Inverse document frequency of a term, used to weigh term overlap. A term found
         nowhere gets the highest weight: a question about something absent from every
         article is a question the articles cannot answer. `articles` (row -> article code, below
-        `article_count`) counts documents as articles rather than chunks, so how finely an article was cut does
-        not change how rare its words are (an article cut into 3 chunks instead of 10 made its
-        words look twice as rare in a five-article corpus)."""
+        `article_count`) counts documents as articles rather than chunks, so how finely an
+        article was cut does not change how rare its words are (an article cut into 3 chunks
+        instead of 10 made its words look twice as rare in a five-article corpus)."""
         vocab = self.retriever.vocab_dict
         n = len(self.ids) if articles is None else article_count
         if term not in vocab:

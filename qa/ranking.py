@@ -74,9 +74,9 @@ _LATIN_NAME = re.compile(r"[A-Za-zÀ-ÿ’'-]+")
 
 
 def fuse_convex(dense, lexical, lexical_all, weight: float, across: dict | None = None,
-                dense_floor: float = 0.0) -> list[tuple[int, float]]:
+                top_at_least: float = 0.0) -> list[tuple[int, float]]:
     """weight * cosine / top cosine + (1 - weight) * BM25 / top BM25, for every row in either
-    list, the top cosine taken as at least `dense_floor` (see dense_floor above). A
+    list, the top cosine taken as at least `top_at_least` (see dense_floor). A
     lexical-only row has its exact BM25 already; a dense-only row takes its BM25 from
     `lexical_all`; a lexical-only row missing from the dense list gets the lowest cosine the
     dense list holds (an upper bound on its own, so it is never underrated).
@@ -94,7 +94,7 @@ def fuse_convex(dense, lexical, lexical_all, weight: float, across: dict | None 
     Arabic one that BM25 found."""
     if weight <= 0 or not dense:
         return list(lexical)
-    top_dense = max(dense[0][1], dense_floor, 1e-6)
+    top_dense = max(dense[0][1], top_at_least, 1e-6)
     floor = dense[-1][1]
     top_lex = lexical[0][1] if lexical else 0.0
     cosine = dict(dense)
