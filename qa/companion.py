@@ -20,8 +20,8 @@ CHUNK_COUNTING = 2
 
 def needs_companion(settings: Settings, languages: dict) -> bool:
     """languages: article count per detected language."""
-    covered = model_languages(settings.model, settings.model_languages)
-    if "*" in covered or settings.multilingual == "never":
+    covered = _covered(settings)
+    if covered is None:
         return False
     if settings.multilingual == "always":
         return True
@@ -29,6 +29,13 @@ def needs_companion(settings: Settings, languages: dict) -> bool:
     return any(lang not in covered and lang != "und"
                and (lang in SCRIPT_LANGUAGES or n / total >= LATIN_SHARE)
                for lang, n in languages.items())
+
+
+def _covered(settings: Settings) -> set[str] | None:
+    """The languages the main model covers, or None where no companion is wanted (the main
+    model covers every language, or Settings.multilingual is "never")."""
+    covered = model_languages(settings.model, settings.model_languages)
+    return None if "*" in covered or settings.multilingual == "never" else set(covered)
 
 
 def companion_missing(old_manifest: dict, settings: Settings) -> bool:
@@ -48,10 +55,10 @@ def companion_languages(settings: Settings) -> tuple[str, ...]:
     companion vectors, which then represent it), where the companion can run."""
     from .multilingual import installed
 
-    covered = model_languages(settings.model, settings.model_languages)
-    if "*" in covered or settings.multilingual == "never" or not installed():
+    covered = _covered(settings)
+    if covered is None or not installed():
         return ()
-    return tuple(sorted(SCRIPT_LANGUAGES - set(covered)))
+    return tuple(sorted(SCRIPT_LANGUAGES - covered))
 
 
 def stale_chunking(old_manifest: dict | None, settings: Settings) -> tuple[str, ...]:
