@@ -77,7 +77,7 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
                 for answer, draft in streamed(checked.question, request):
                     if answer is None:
                         drafting = {"role": "assistant", "content": render.render_draft(draft, settings.llm_model)}
-                        yield "", list(conversation.messages + asked) + [drafting], conversation, ""
+                        yield gr.skip(), list(conversation.messages + asked) + [drafting], conversation, ""
             else:
                 answer = ask(checked.question, index, **request)
         except qa.EmptyQueryError:
@@ -94,7 +94,10 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
             {"role": "assistant", "content": render.render_answer(answer, turn, article_text)},
         )
         conversation = Conversation(messages, conversation.turns + ((answer.question, answer.text),))
-        yield "", list(messages), conversation, ""
+        yield gr.skip(), list(messages), conversation, ""
+
+    def take_question(text):
+        return "", text
 
     def streamed(question, request):
         """(None, text so far) while the model writes, then (checked answer, None). The answer
@@ -178,13 +181,22 @@ def create_app(index: qa.Index, source_dir: str | Path = "seeds", *, examples: l
                 adding.panel(index, source, settings, [status_box, lang], lambda: (
                     render.render_status(index.info()), gr.update(choices=_languages(index))))
 
-        chat_inputs = [question, conversation, k, mode, lang, date_from, date_to, written]
+        # The question leaves its box the moment it is sent (`take_question`), so that the next
+        # one can be typed while it is answered: outputs of `respond`, the box's included, are set
+        # again when its event ends, after the answer is shown, and would wipe what was typed.
+        # A question sent while the last is still being answered waits its turn ("always_last";
+        # Gradio's default, "once", drops it without a word).
+        sent = gr.State("")
+        chat_inputs = [sent, conversation, k, mode, lang, date_from, date_to, written]
         chat_outputs = [question, chatbot, conversation, hint]
-        gr.on([question.submit, ask_button.click], respond, chat_inputs, chat_outputs,
-              api_visibility="private", show_progress="minimal") \
+        answering = dict(api_visibility="private", show_progress="minimal", trigger_mode="always_last")
+        gr.on([question.submit, ask_button.click], take_question, question, [question, sent], queue=False,
+              api_visibility="private", show_progress="hidden") \
+            .then(respond, chat_inputs, chat_outputs, **answering) \
             .then(None, js=SCROLL_TO_LATEST, api_visibility="private")
-        example_list.click(lambda sample: sample[0], example_list, question, api_visibility="private") \
-            .then(respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="minimal") \
+        example_list.click(lambda sample: ("", sample[0]), example_list, [question, sent], queue=False,
+                           api_visibility="private", show_progress="hidden") \
+            .then(respond, chat_inputs, chat_outputs, **answering) \
             .then(None, js=SCROLL_TO_LATEST, api_visibility="private")
         new_chat.click(lambda: ([], Conversation(), ""), None, [chatbot, conversation, hint],
                        api_visibility="private")

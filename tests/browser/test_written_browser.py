@@ -4,7 +4,7 @@ sources, its model named, and the dropped sentence listed, escaped like everythi
 from __future__ import annotations
 
 from pages import ANSWER_TIMEOUT
-from scripted_llm import number_of
+from scripted_llm import number_of, passages_of
 
 QUESTION = "What has Egypt co-produced with Türkiye?"
 DRONES = "jointly produce vertical takeoff"
@@ -37,6 +37,27 @@ def test_written_answer_streams_then_shows_checked_with_sources(session, scripte
     dropped.locator("summary").click()
     assert "<b>9 submarines</b>" in dropped.inner_text()  # shown as text, never as markup
     assert written.locator(".qa-dropped b").count() == 0
+    switch.uncheck()
+
+
+def test_a_question_sent_while_one_is_written_waits_its_turn(session, scripted_llm):
+    def reply(body):  # the first sentence of passage [1], quoted: a checkable answer to anything
+        return passages_of(body)[0]["text"].split(". ")[0].rstrip(".") + ". [1]"
+    scripted_llm.script(reply, chunk_delay=0.3)  # a few seconds of writing per answer
+    page = session.page
+    switch = page.locator("#qa-written input[type=checkbox]")
+    switch.check()
+    box = page.locator("#qa-question textarea")
+    box.fill(QUESTION)
+    page.locator("#qa-ask").click()
+    page.locator(".qa-draft").wait_for(timeout=ANSWER_TIMEOUT)
+    box.fill("And with Pakistan?")  # typed while the first answer is still being written
+    page.wait_for_timeout(1000)
+    assert box.input_value() == "And with Pakistan?"  # the drafts do not wipe it
+    page.locator("#qa-ask").click()  # sent before the first answer is done: not dropped
+    page.wait_for_function("document.querySelectorAll('.qa-answer').length >= 2", timeout=ANSWER_TIMEOUT)
+    assert page.locator(".qa-question").all_inner_texts() == [QUESTION, "And with Pakistan?"]
+    assert box.input_value() == ""
     switch.uncheck()
 
 
