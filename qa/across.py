@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 
-from .cleaning import detect_language
+from .cleaning import SCRIPT_LANGUAGES, detect_language
 from .corroboration import Candidate
 from .facts import _IDENT, name_key, name_keys
+from .transliteration import _AR_WORD, _squeeze, arabic_skeleton, latin_skeleton
 
 CROSS_LANGUAGE = 0.85  # a sentence in another language than the question's (see qa.answer._score_sentences)
 CROSS_NO_NAME = 0.5  # ... that states none of the names asked about (see concern_across)
@@ -25,6 +26,7 @@ CONCERN_ELSEWHERE = 0.9  # ... that states only some of them (as qa.answer's own
 # id, 1.0: hence the cap), answers on the seeds 0.62-0.76.
 CROSS_MIN = 0.6
 CROSS_CAP = 0.65
+MIN_PAIR_SKELETON = 4  # letters of a name written as two Arabic words (see _pair_keys)
 _LATIN = re.compile(r"[A-Za-z]")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 LANGUAGE_NAMES = {"en": {"ar": "in Arabic", "en": "in English"}, "ar": {"en": "بالإنجليزية", "ar": "بالعربية"}}
@@ -46,38 +48,74 @@ def prefer_own_language(scored: list[Candidate], lang: str, threshold: float) ->
 
 
 def another_script_may_state(index, word: str) -> bool:
-    """An Arabic word is looked up among Arabic words and by transliteration; where the
-    multilingual model reads English articles, one may still state it translated (روسيا is
-    Russia, الأسلحة weapons). No article in Arabic states it, so only a sentence of another
-    language can answer, and its passage must state the word's translation (concern_across);
-    it is no reason to say that no article mentions it."""
-    return (not _LATIN.search(word) and index.multilingual() is not None
-            and any(lang not in ("ar", "und") for lang in index.languages()))
+    """A word no article states in its own script, where the multilingual model reads articles
+    written in another: an Arabic one may be stated in English (روسيا is Russia, الأسلحة
+    weapons), a Latin one in Arabic (Kenya is كينيا, Tesla تسلا, Kadıoğlu قاضى أوغلو). Only a
+    sentence of that other script can answer, and its passage must state the word, translated
+    or transliterated (concern_across); it is no reason to say that no article mentions it."""
+    return index.multilingual() is not None and any(other_script(word, lang) for lang in index.languages())
+
+
+def other_script(word: str, passage_lang: str) -> bool:
+    """Whether a passage in `passage_lang` is written in another script than `word`."""
+    if passage_lang == "und":
+        return False
+    return passage_lang in SCRIPT_LANGUAGES if _LATIN.search(word) else passage_lang != "ar"
 
 
 def concern_across(index, c: Candidate, subject: list[str], required: list[str]) -> float:
     """How far a sentence in another script concerns what was asked (qa.answer._concern for
-    one in the question's own). `required`: words no article of the question's script states
-    (another_script_may_state): without their translation in the passage, 0. A Latin name
-    asked about counts as stated when a word of the sentence has a matching transliteration
-    skeleton or is its translation; a sentence that states none of them is not the answer to
-    a question about them (CROSS_NO_NAME), one that states some of them weighs less."""
+    one in the question's own). `required`: words no article of their own script states
+    (another_script_may_state): unless its passage states them, 0. A Latin name asked about
+    counts as stated when the sentence transliterates it or states its translation; a sentence
+    that states none of the names is not the answer to a question about them (CROSS_NO_NAME),
+    one that states some of them weighs less."""
     model = index.multilingual()
-    if required:
-        context = _words(f"{c.passage.title}\n{c.passage.text}")
-        if model is None or not model.translates(required, context).any(axis=1).all():
-            return 0.0
+    if required and (model is None or not all(states(model, required, f"{c.passage.title}\n{c.passage.text}"))):
+        return 0.0
     names = [w for w in subject if _LATIN.search(w) and not _IDENT.fullmatch(w)]
     if not names:
         return 1.0
-    keys = set(name_keys(c.text))
-    unmatched = [w for w in names if not any(_skeletons_match(name_key(w), k) for k in keys)]
-    if unmatched and model is not None:
-        found = model.translates(unmatched, _words(c.text)).any(axis=1)
-        unmatched = [w for w, yes in zip(unmatched, found) if not yes]
-    if len(unmatched) == len(names):
+    found = states(model, names, c.text)
+    if not any(found):
         return CROSS_NO_NAME
-    return CONCERN_ELSEWHERE if unmatched else 1.0
+    return 1.0 if all(found) else CONCERN_ELSEWHERE
+
+
+def states(model, words: list[str], text: str) -> list[bool]:
+    """For each word, whether `text` states it in another script: a Latin name by a
+    transliteration (its skeleton, qa/transliteration.py, matches a word's or that of two
+    neighbouring Arabic words: Kadıoğlu ~ قاضى أوغلو), any word by a translation (`model`, the
+    multilingual one: Russia ~ روسيا, Sea ~ بحر)."""
+    keys, pairs = set(name_keys(text)), _pair_keys(text)
+    found = [bool(_LATIN.search(w)) and (any(_skeletons_match(name_key(w), k) for k in keys)
+                                          or latin_skeleton(w) in pairs) for w in words]
+    todo = [i for i, yes in enumerate(found) if not yes]
+    if todo and model is not None:
+        translated = model.translates([words[i] for i in todo], _words(text)).any(axis=1)
+        for i, yes in zip(todo, translated):
+            found[i] = bool(yes)
+    return found
+
+
+def unstated(index, words: list[str], passages) -> list[str]:
+    """The words (another_script_may_state) that no passage written in another script than
+    theirs states: those the answer may say no article mentions."""
+    model, left = index.multilingual(), list(words)
+    for p in passages:
+        todo = [w for w in left if other_script(w, p.lang)]
+        if todo:
+            found = {w for w, yes in zip(todo, states(model, todo, f"{p.title}\n{p.text}")) if yes}
+            left = [w for w in left if w not in found]
+    return left
+
+
+def _pair_keys(text: str) -> set[str]:
+    """Skeletons of two neighbouring Arabic words together, of MIN_PAIR_SKELETON letters at
+    least (a name written as two words); matched whole, never by a prefix."""
+    words = _AR_WORD.findall(text)
+    keys = (_squeeze(arabic_skeleton(a) + arabic_skeleton(b)) for a, b in zip(words, words[1:]))
+    return {k for k in keys if len(k) >= MIN_PAIR_SKELETON}
 
 
 def language_note(question: str, passage_lang: str) -> str | None:

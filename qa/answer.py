@@ -14,7 +14,7 @@ import numpy as np
 
 from .chunking import sentences
 from .across import (CROSS_CAP, CROSS_LANGUAGE, CROSS_MIN, another_script_may_state, concern_across,
-                     language_note, prefer_own_language, same_language)
+                     language_note, other_script, prefer_own_language, same_language, unstated)
 from .cleaning import detect_language
 from .corroboration import Candidate, corroboration, repeats, same_fact
 from .errors import SettingsError
@@ -104,8 +104,9 @@ def _extractive(question: str, index: Index, history, k: int, mode: str, where: 
     # Short acronyms (UN, UMC, WWII) are often spelt out in the articles: not enough to refuse.
     absent = [w for w in subject if not _ACRONYM.fullmatch(w) and not _mentioned(index, w)
               and not _partly_mentioned(index, w, question)]
-    # Arabic words no Arabic article states, where English articles the multilingual model
-    # reads might state them in English: only an English sentence can answer.
+    # Words no article of their script states, where articles of another script the
+    # multilingual model reads might state them translated (Kenya, كينيا): only a sentence of
+    # that other script can answer.
     elsewhere = [w for w in absent if another_script_may_state(index, w)]
     absent = [w for w in absent if w not in elsewhere]
     query_vector = index.embedder().queries([query])[0] if index.main_covers(lang) and mode != "lexical" else None
@@ -121,13 +122,14 @@ def _extractive(question: str, index: Index, history, k: int, mode: str, where: 
     threshold = ABSTAIN_BELOW if index.main_covers(lang) else \
         ABSTAIN_BELOW_COMPANION if index.covers(lang) else ABSTAIN_BELOW_LEXICAL
     if elsewhere:
-        scored = [c for c in scored if c.passage.lang != "ar"]
+        scored = [c for c in scored if all(other_script(w, c.passage.lang) for w in elsewhere)]
     scored = prefer_own_language(scored, lang, threshold)
     best = scored[0].score if scored else 0.0
     if best < threshold:
-        # No Arabic article states them, and no passage retrieved for the question states
-        # their translation: say which words were not found, as for any absent name.
-        return _abstain(question, lang, passages, elsewhere)
+        # Words no article of their script states, and no passage retrieved in another script
+        # states either: say which, as for any absent name. Where a passage does state them
+        # but no sentence answers, the articles do not answer; they do mention them.
+        return _abstain(question, lang, passages, unstated(index, elsewhere, passages))
     chosen = _select(index, scored, threshold)
     return _compose(question, index, chosen, passages, duplicates, where)
 
