@@ -83,13 +83,13 @@ def concern_across(index, c: Candidate, subject: list[str], required: list[str])
 
 
 def states(model, words: list[str], text: str) -> list[bool]:
-    """For each word, whether `text` states it in another script: a Latin name by a
-    transliteration (its skeleton, qa/transliteration.py, matches a word's or that of two
-    neighbouring Arabic words: Kadıoğlu ~ قاضى أوغلو), any word by a translation (`model`, the
-    multilingual one: Russia ~ روسيا, Sea ~ بحر)."""
+    """For each word, whether `text` states it in another script: by a transliteration (its
+    skeleton, qa/transliteration.py, matches that of a name in `text`: Manning ~ مانينغ; a Latin
+    one also that of two neighbouring Arabic words: Kadıoğlu ~ قاضى أوغلو), or by a translation
+    (`model`, the multilingual one: Russia ~ روسيا, Sea ~ بحر)."""
     keys, pairs = set(name_keys(text)), _pair_keys(text)
-    found = [bool(_LATIN.search(w)) and (any(_skeletons_match(name_key(w), k) for k in keys)
-                                          or latin_skeleton(w) in pairs) for w in words]
+    found = [any(_skeletons_match(name_key(w), k) for k in keys) or latin_skeleton(w) in pairs
+             if _LATIN.search(w) else any(_skeletons_match(arabic_skeleton(w), k) for k in keys) for w in words]
     todo = [i for i, yes in enumerate(found) if not yes]
     if todo and model is not None:
         translated = model.translates([words[i] for i in todo], _words(text)).any(axis=1)

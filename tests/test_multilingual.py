@@ -136,12 +136,15 @@ def test_an_english_question_about_someone_only_the_arabic_article_names(mixed):
     assert cited[0].doc_id == TURKEY_AR and cited[0].lang == "ar"
 
 
-def test_a_latin_word_is_stated_in_arabic_by_transliteration_or_translation(mixed):
+def test_a_word_is_stated_in_the_other_script_by_transliteration_or_translation(mixed):
     from qa.across import states
 
     text = "توفي تسلا في نيويورك. وزار كينياتا الصين. والتقى الفريق أول ضياء جمال قاضى أوغلو نظيره."
     words = ["Tesla", "Kenyatta", "China", "Kadioglu", "Brazil", "Qatar", "Lisbon"]
     assert states(mixed.multilingual(), words, text) == [True, True, True, True, False, False, False]
+    english = "In the final quarter, Peyton Manning threw two passes to the Broncos' receivers."
+    assert states(mixed.multilingual(), ["مانينغ", "البرونكوس", "الأرجنتين", "إيطاليا"], english) == \
+        [True, True, False, False]
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
