@@ -14,6 +14,7 @@ import re
 from .cleaning import SCRIPT_LANGUAGES, detect_language
 from .corroboration import Candidate
 from .facts import _IDENT, name_key, name_keys
+from .multilingual import TRANSLATION_OF_ABSENT
 from .transliteration import _AR_WORD, _squeeze, arabic_skeleton, latin_skeleton
 
 CROSS_LANGUAGE = 0.85  # a sentence in another language than the question's (see qa.answer._score_sentences)
@@ -71,7 +72,8 @@ def concern_across(index, c: Candidate, subject: list[str], required: list[str])
     that states none of the names is not the answer to a question about them (CROSS_NO_NAME),
     one that states some of them weighs less."""
     model = index.multilingual()
-    if required and (model is None or not all(states(model, required, f"{c.passage.title}\n{c.passage.text}"))):
+    if required and (model is None or not all(states(model, required, f"{c.passage.title}\n{c.passage.text}",
+                                                      TRANSLATION_OF_ABSENT))):
         return 0.0
     names = [w for w in subject if _LATIN.search(w) and not _IDENT.fullmatch(w)]
     if not names:
@@ -82,17 +84,18 @@ def concern_across(index, c: Candidate, subject: list[str], required: list[str])
     return 1.0 if all(found) else CONCERN_ELSEWHERE
 
 
-def states(model, words: list[str], text: str) -> list[bool]:
+def states(model, words: list[str], text: str, translation_min: float | None = None) -> list[bool]:
     """For each word, whether `text` states it in another script: by a transliteration (its
     skeleton, qa/transliteration.py, matches that of a name in `text`: Manning ~ مانينغ; a Latin
     one also that of two neighbouring Arabic words: Kadıoğlu ~ قاضى أوغلو), or by a translation
-    (`model`, the multilingual one: Russia ~ روسيا, Sea ~ بحر)."""
+    (`model`, the multilingual one: Russia ~ روسيا, Sea ~ بحر; `translation_min`: see
+    qa.multilingual.translates)."""
     keys, pairs = set(name_keys(text)), _pair_keys(text)
     found = [any(_skeletons_match(name_key(w), k) for k in keys) or latin_skeleton(w) in pairs
              if _LATIN.search(w) else any(_skeletons_match(arabic_skeleton(w), k) for k in keys) for w in words]
     todo = [i for i, yes in enumerate(found) if not yes]
     if todo and model is not None:
-        translated = model.translates([words[i] for i in todo], _words(text)).any(axis=1)
+        translated = model.translates([words[i] for i in todo], _words(text), translation_min).any(axis=1)
         for i, yes in zip(todo, translated):
             found[i] = bool(yes)
     return found
@@ -105,7 +108,8 @@ def unstated(index, words: list[str], passages) -> list[str]:
     for p in passages:
         todo = [w for w in left if other_script(w, p.lang)]
         if todo:
-            found = {w for w, yes in zip(todo, states(model, todo, f"{p.title}\n{p.text}")) if yes}
+            stated = states(model, todo, f"{p.title}\n{p.text}", TRANSLATION_OF_ABSENT)
+            found = {w for w, yes in zip(todo, stated) if yes}
             left = [w for w in left if w not in found]
     return left
 
