@@ -107,7 +107,7 @@ class Multilingual:
         with self._lock:
             return max(self._e5.token_count(text) - 2, 0)  # without <s> and </s>
 
-    def translates(self, words: list[str], others: list[str], at_least: float = None) -> np.ndarray:
+    def translates(self, words: list[str], others: list[str], at_least: float | None = None) -> np.ndarray:
         """[len(words), len(others)] booleans: `other` is a translation of `word` (Russia ~
         روسيا, weapons ~ الأسلحة, Sea ~ بحر). By USE word vectors, which put a word and its
         translation at cosine 0.79-0.96 and other words of the same text at most 0.71 (seed
